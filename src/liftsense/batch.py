@@ -1,0 +1,354 @@
+"""Analyse folders of recordings on all local cores or on a Dask cluster.
+
+Each recording is an independent task (``process_recording``): load, analyse, write its HTML
+report, return small per-set / per-session / per-muscle tables. There is no shuffle, so the work
+scales with workers until the disk is the limit.
+
+Outputs in ``OUT``: ``sets.parquet``, ``sessions.parquet`` and ``muscles.parquet`` (datasets
+partitioned by subject), ``errors.parquet`` (one row per recording that failed, and why),
+``reports/<session>.html``. Each finished recording's result is cached in ``OUT/.cache/`` under
+the hash of its content and the LiftSense version, so an interrupted batch resumes where it
+stopped and a re-run skips recordings whose outputs are up to date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import resource
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from liftsense import __version__
+from liftsense.errors import LiftSenseError
+
+TABLES = ("sets", "sessions", "muscles")
+ERROR_COLUMNS = ("recording", "content_hash", "error", "message")
+_CACHE = ".cache"
+_HASH_CHUNK = 1 << 20
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of the file's bytes and the LiftSense version (a new version re-analyses)."""
+    digest = hashlib.sha256(__version__.encode())
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()[:32]
+
+
+@dataclass
+class Outputs:
+    """What one recording produced. ``error`` is set (and tables are empty) when it failed."""
+
+    recording: str
+    content_hash: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    report: str | None = None
+    error: str | None = None
+    message: str | None = None
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    subject: str = ""
+    heart: Any = None  # HeartSummary, for personal baselines across the subject's sessions
+
+
+def process_recording(path: str | Path, out: str | Path, *, report: bool = True) -> Outputs:
+    """Analyse one recording and write its report into ``out/reports``; never raises.
+
+    Deterministic: the same file gives the same tables, whichever worker runs it.
+    """
+    from liftsense.analysis.session import analyze
+
+    started = time.perf_counter()
+    path = Path(path)
+    result = Outputs(str(path), "")
+    try:
+        result.content_hash = content_hash(path)
+        analysis = analyze(path)
+        result.subject, result.heart = analysis.meta.subject, analysis.heart
+        sets = analysis.set_rows()
+        for table, rows in (
+            ("sets", sets),
+            ("sessions", analysis.session_row(sets)),
+            ("muscles", analysis.muscle_rows(sets)),
+        ):
+            rows["recording"] = str(path)
+            rows["content_hash"] = result.content_hash
+            result.tables[table] = rows[list(_columns(table))]
+        if report:
+            from liftsense.report.session import write_session_report
+
+            reports = Path(out) / "reports"
+            reports.mkdir(parents=True, exist_ok=True)
+            target = reports / f"{_safe(analysis.meta.session_id or path.stem)}.html"
+            result.report = str(write_session_report(analysis, target))
+    except LiftSenseError as exc:
+        result.tables = {}
+        result.error, result.message = type(exc).__name__, str(exc)
+    except Exception as exc:  # a bug must not stop the batch: record it with its traceback
+        result.tables = {}
+        result.error = type(exc).__name__
+        result.message = f"{exc}\n{traceback.format_exc(limit=8)}"
+    result.seconds = time.perf_counter() - started
+    result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def find_recordings(folder: Path) -> list[Path]:
+    """Every ``*.parquet`` recording under ``folder`` (recursively), outputs excluded."""
+    if not folder.is_dir():
+        raise LiftSenseError(f"{folder}: not a folder")
+    return sorted(
+        p
+        for p in folder.rglob("*.parquet")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+class _Cache:
+    """One pickle per finished recording, written atomically: the resume log of the batch."""
+
+    def __init__(self, out: Path) -> None:
+        self.dir = out / _CACHE
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def _file(self, recording: Path, digest: str) -> Path:
+        name = hashlib.sha256(str(recording.resolve()).encode()).hexdigest()[:16]
+        return self.dir / f"{name}-{digest}.pkl"
+
+    def get(self, recording: Path, digest: str) -> Outputs | None:
+        f = self._file(recording, digest)
+        if not f.exists():
+            return None
+        try:
+            with open(f, "rb") as fh:
+                value = pickle.load(fh)
+        except Exception:  # a torn cache entry is recomputed, not trusted
+            return None
+        if not isinstance(value, Outputs):
+            return None
+        if value.report and not Path(value.report).exists():
+            return None
+        return value
+
+    def put(self, recording: Path, result: Outputs) -> None:
+        f = self._file(recording, result.content_hash)
+        tmp = f.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, f)
+
+
+Runner = Callable[[list[Path], Path, bool], Iterator[Outputs]]
+
+
+def run_local(paths: list[Path], out: Path, report: bool, workers: int) -> Iterator[Outputs]:
+    """Map over a local process pool, yielding results as they finish."""
+    if workers <= 1:
+        for p in paths:
+            yield process_recording(p, out, report=report)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pending: set[Future[Outputs]] = {
+            pool.submit(process_recording, p, out, report=report) for p in paths
+        }
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    yield f.result()
+        finally:
+            for f in pending:
+                f.cancel()
+
+
+def run_dask(
+    paths: list[Path], out: Path, report: bool, *, scheduler: str | None, local_workers: int
+) -> Iterator[Outputs]:
+    """Map over Dask distributed: an existing scheduler, or a LocalCluster of processes."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        raise LiftSenseError(
+            "Dask is not installed: pip install 'liftsense[cluster]' (or use --workers)"
+        ) from exc
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=local_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        )
+    try:
+        with Client(cluster if cluster is not None else scheduler) as client:
+            futures = client.map(
+                process_recording,
+                [str(p) for p in paths],
+                out=str(out),
+                report=report,
+                pure=False,
+            )
+            for future in as_completed(futures):
+                yield future.result()
+    except OSError as exc:
+        raise LiftSenseError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    out: Path
+    total: int
+    processed: int
+    skipped: int
+    failed: int
+    seconds: float
+
+
+def _write_dataset(frame: pd.DataFrame, target: Path) -> None:
+    """Write a table partitioned by subject, replacing the previous one atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if len(frame):
+        pq.write_to_dataset(table, tmp, partition_cols=["subject"])
+    else:
+        tmp.mkdir(parents=True)
+        pq.write_table(table, tmp / "empty.parquet")
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _columns(table: str) -> tuple[str, ...]:
+    from liftsense.analysis.session import MUSCLE_COLUMNS, SESSION_COLUMNS, SET_COLUMNS
+
+    cols = {"sets": SET_COLUMNS, "sessions": SESSION_COLUMNS, "muscles": MUSCLE_COLUMNS}[table]
+    return ("recording", "content_hash", *(c for c in cols if c != "recording"))
+
+
+def apply_baselines(results: list[Outputs]) -> None:
+    """Judge each session's heart-rate elevation against the same subject's stimulant-free
+    sessions (robust z; ``signal.baseline``), and update the session and muscle tables."""
+    from liftsense.signal.baseline import personal_baselines
+
+    by_subject: dict[str, list[Outputs]] = {}
+    for r in results:
+        if r.heart is not None and not r.error:
+            by_subject.setdefault(r.subject, []).append(r)
+    for group in by_subject.values():
+        judged = personal_baselines([r.heart for r in group])
+        for r, heart in zip(group, judged, strict=True):
+            e = heart.elevation
+            for table in ("sessions", "muscles"):
+                frame = r.tables[table].copy()
+                frame["hr_elevation_z"] = e.z
+                frame["hr_elevation_delta_bpm"] = e.delta_bpm
+                if "hr_elevation_status" in frame:
+                    frame["hr_elevation_status"] = e.status
+                r.tables[table] = frame
+
+
+def write_outputs(results: Iterable[Outputs], out: Path) -> None:
+    """Merge per-recording results into the output tables (sorted, so runs compare equal)."""
+    results = sorted(results, key=lambda r: r.recording)
+    apply_baselines(results)
+    for table in TABLES:
+        frames = [r.tables[table] for r in results if table in r.tables and len(r.tables[table])]
+        frame = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(columns=list(_columns(table)))
+        )
+        if table == "muscles" and len(frame):
+            from liftsense.analysis.session import add_novelty
+
+            frame = add_novelty(frame)
+        frame["subject"] = frame["subject"].replace("", "unknown")
+        _write_dataset(frame.reset_index(drop=True), out / f"{table}.parquet")
+    errors = pd.DataFrame(
+        [(r.recording, r.content_hash, r.error, r.message) for r in results if r.error],
+        columns=list(ERROR_COLUMNS),
+    )
+    errors.to_parquet(out / "errors.parquet", index=False)
+
+
+def run_batch(
+    folder: Path,
+    out: Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    report: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> BatchSummary:
+    """Process every recording in ``folder`` into ``out``; see the module docstring.
+
+    ``progress(done, total)`` is called as recordings finish (skipped ones count at once).
+    Raises LiftSenseError when ``folder`` holds no recordings.
+    """
+    started = time.perf_counter()
+    paths = [p for p in find_recordings(folder) if out.resolve() not in p.resolve().parents]
+    if not paths:
+        raise LiftSenseError(f"{folder}: no *.parquet recordings found")
+    out.mkdir(parents=True, exist_ok=True)
+    cache = _Cache(out)
+    results: list[Outputs] = []
+    todo: list[Path] = []
+    for p in paths:
+        cached = cache.get(p, content_hash(p))
+        if cached is not None and (cached.report is not None or not report or cached.error):
+            results.append(cached)
+        else:
+            todo.append(p)
+    skipped = len(results)
+    if progress:
+        progress(skipped, len(paths))
+    if dask_local is not None or scheduler is not None:
+        stream = run_dask(todo, out, report, scheduler=scheduler, local_workers=dask_local or 2)
+    else:
+        stream = run_local(todo, out, report, workers or os.cpu_count() or 1)
+    try:
+        for result in stream:
+            cache.put(Path(result.recording), result)
+            results.append(result)
+            if progress:
+                progress(len(results), len(paths))
+    finally:
+        write_outputs(results, out)
+    return BatchSummary(
+        out=out,
+        total=len(paths),
+        processed=len(results) - skipped,
+        skipped=skipped,
+        failed=sum(1 for r in results if r.error),
+        seconds=time.perf_counter() - started,
+    )

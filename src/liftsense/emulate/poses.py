@@ -1,0 +1,120 @@
+"""How each exercise moves a sensor at each placement: the body-pose model behind ``motion``.
+
+A movement's progress ``p`` runs from 0 (start position) to 1 (the far end of the first
+movement). For a placement the sensor's vertical position is ``z = sign * Z * rom * p`` (sign from
+the direction of the first movement), its forward position ``x = X * rom * sin(pi p)``, and its
+tilt about a horizontal axis ``theta = A p + B sin(pi p)``. The ``B`` term makes the tilt peak
+mid-movement and return at the end, which is what gives wrist sensors two acceleration peaks per
+squat or deadlift rep. Exercises with an ``arc_deg`` in the table (the biceps curl) move the
+load on that arc.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from liftsense.signal.exercises import exercise_info
+
+FloatArray = npt.NDArray[np.float64]
+
+PLACEMENTS: tuple[str, ...] = ("bar", "wrist", "thigh", "hip")
+#: Tilt amplitude of the stride swing while walking, per placement (rad).
+SWING_RAD: dict[str, float] = {
+    "bar": 0.0,
+    "wrist": math.radians(20),
+    "thigh": math.radians(22),
+    "hip": math.radians(4),
+}
+
+# (Z, X, A deg, B deg) per placement and exercise; "*" is the fallback for the placement.
+_PARAMS: dict[str, dict[str, tuple[float, float, float, float]]] = {
+    "bar": {"*": (1.0, 0.03, 0.0, 2.0)},
+    "wrist": {
+        "*": (1.0, 0.05, 10.0, 10.0),
+        "back_squat": (1.0, 0.05, 5.0, 25.0),
+        "romanian_deadlift": (1.0, 0.1, 10.0, 25.0),
+        "deadlift": (1.0, 0.1, 10.0, 25.0),
+        "hip_thrust": (1.0, 0.05, 5.0, 10.0),
+        "bench_press": (1.0, 0.05, 10.0, 5.0),
+        "overhead_press": (1.0, 0.05, 20.0, 5.0),
+        "lat_pulldown": (1.0, 0.05, 40.0, 5.0),
+        "bent_over_row": (1.0, 0.05, 15.0, 10.0),
+    },
+    "thigh": {
+        "back_squat": (0.5, 0.1, 85.0, 0.0),
+        "romanian_deadlift": (0.15, 0.1, 30.0, 0.0),
+        "deadlift": (0.4, 0.1, 60.0, 0.0),
+        "hip_thrust": (0.5, 0.1, 40.0, 0.0),
+    },
+    "hip": {
+        "back_squat": (0.95, 0.1, 30.0, 0.0),
+        "romanian_deadlift": (0.3, -0.3, 60.0, 0.0),
+        "deadlift": (0.8, -0.2, 50.0, 0.0),
+        "hip_thrust": (1.0, 0.05, 25.0, 0.0),
+    },
+}
+
+
+class _PlanLike(Protocol):
+    segments: list[tuple[float, float, int]]
+
+
+class _SetLike(Protocol):
+    exercise: str
+    rom_m: float | None
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Sensor position (m, world: x forward, z up) and tilt (rad) over time."""
+
+    x: FloatArray
+    z: FloatArray
+    theta: FloatArray
+
+
+def check(exercise: str, placement: str) -> None:
+    """Raise ValueError if ``placement`` does not move during ``exercise``."""
+    table = _PARAMS[placement]
+    if "*" not in table and exercise_info(exercise).name not in table:
+        raise ValueError(
+            f"a {placement} sensor does not move during {exercise}: use bar or wrist, or one of "
+            f"{', '.join(table)}"
+        )
+
+
+def geometry(
+    placement: str, plan: _PlanLike, sets: Sequence[Any], prog: FloatArray, t: FloatArray
+) -> Geometry:
+    """Evaluate the pose model for each set's time segment (zero pose outside sets)."""
+    x = np.zeros_like(t)
+    z = np.zeros_like(t)
+    theta = np.zeros_like(t)
+    table = _PARAMS[placement]
+    for t0, t1, number in plan.segments:
+        s: _SetLike = sets[number - 1]
+        info = exercise_info(s.exercise)
+        rom = s.rom_m if s.rom_m is not None else info.typical_rom_m
+        first_down = (info.eccentric_direction == "down") == info.starts_with_eccentric
+        sign = -1.0 if first_down else 1.0
+        i0, i1 = np.searchsorted(t, [t0, t1])
+        p = prog[i0:i1]
+        if info.arc_deg > 0 and placement in ("bar", "wrist"):
+            arc = math.radians(info.arc_deg)
+            radius = rom / (1 - math.cos(arc))
+            phi = arc * p
+            z[i0:i1] = radius * (1 - np.cos(phi))
+            x[i0:i1] = radius * np.sin(phi)
+            theta[i0:i1] = phi if placement == "wrist" else 0.0
+            continue
+        zs, xs, a_deg, b_deg = table.get(info.name, table.get("*", (1.0, 0.0, 0.0, 0.0)))
+        z[i0:i1] = sign * zs * rom * p
+        x[i0:i1] = xs * rom * np.sin(np.pi * p)
+        theta[i0:i1] = math.radians(a_deg) * p + math.radians(b_deg) * np.sin(np.pi * p)
+    return Geometry(x, z, theta)

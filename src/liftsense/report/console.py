@@ -1,0 +1,130 @@
+"""Terminal summaries of analyses (rich tables)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from liftsense.analysis.session import SessionAnalysis
+
+if TYPE_CHECKING:
+    from liftsense.ble.collector import DeviceStatus
+    from liftsense.schema import Marker
+
+
+def _f(x: float | None, fmt: str = ".1f", unit: str = "") -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    return f"{x:{fmt}}{unit}"
+
+
+def sets_table(analyses: Sequence[SessionAnalysis], *, title: str | None = None) -> Table:
+    """Sets, reps, tempo, eccentric TUT and HR per set of one or more sessions."""
+    table = Table(title=title)
+    for col in ("session", "set", "exercise", "load", "reps", "tempo", "ecc TUT", "peak HR"):
+        table.add_column(col, justify="left" if col in ("session", "exercise") else "right")
+    for a in analyses:
+        rows = a.set_rows()
+        for _, r in rows.iterrows():
+            failed = f" (+{r['failed_reps']} failed)" if r["failed_reps"] else ""
+            table.add_row(
+                a.meta.session_id,
+                str(r["set_index"]),
+                str(r["exercise"]),
+                _f(r["load_kg"], "g", " kg"),
+                f"{r['reps']}{failed}",
+                str(r["tempo"]),
+                _f(r["eccentric_tut_s"], ".1f", " s"),
+                _f(r["peak_hr_bpm"], ".0f"),
+            )
+    return table
+
+
+def heart_line(a: SessionAnalysis) -> str:
+    h = a.heart
+    if h is None:
+        return "heart: no heart-rate data"
+    e = h.elevation
+    parts = [
+        f"rest HR {_f(h.rest.hr_bpm, '.0f', ' bpm')}",
+        f"lnRMSSD {_f(h.rest.lnrmssd, '.2f')}",
+        f"artefacts {_f(h.artefact_pct, '.1f', ' %')}",
+        f"HR elevation: {e.status}",
+    ]
+    if math.isfinite(e.delta_bpm):
+        parts.append(f"within-session change {e.delta_bpm:+.1f} bpm")
+    if math.isfinite(e.z):
+        parts.append(f"z {e.z:.1f} against own baseline")
+    return "heart: " + ", ".join(parts)
+
+
+def print_analysis(a: SessionAnalysis, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(
+        f"[bold]{a.path}[/bold]  subject {a.meta.subject or '-'}  "
+        f"IMU {a.imu_device or '-'}  {a.duration_s / 60:.1f} min"
+    )
+    console.print(sets_table([a]))
+    console.print(heart_line(a))
+    for w in a.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+
+
+class Dashboard:
+    """The live view of ``liftsense record``: per device state, HR, samples/s per stream, gaps,
+    reconnects, battery; the current set from the markers; the keys."""
+
+    def __init__(self, path: str, *, keys: bool) -> None:
+        self.path = path
+        self.keys = keys
+        self._last: dict[tuple[str, str], tuple[float, int]] = {}
+        self._rate: dict[tuple[str, str], float] = {}
+
+    def _rates(self, label: str, samples: dict[str, int], now_s: float) -> str:
+        out = []
+        for stream, n in sorted(samples.items()):
+            key = (label, stream)
+            if key in self._last:
+                t_prev, n_prev = self._last[key]
+                if now_s > t_prev:
+                    self._rate[key] = (n - n_prev) / (now_s - t_prev)
+            self._last[key] = (now_s, n)
+            out.append(f"{stream} {self._rate.get(key, 0.0):.0f}/s")
+        return ", ".join(out) or "-"
+
+    def render(
+        self, status: Sequence[DeviceStatus], markers: Sequence[Marker], elapsed_s: float
+    ) -> Table:
+        table = Table(
+            title=f"recording {self.path}  ({elapsed_s / 60:.1f} min)",
+            caption=self._set_line(markers)
+            + ("   keys: s set start, e set end, n note, q stop" if self.keys else ""),
+        )
+        for col in ("device", "model", "state", "HR", "samples/s", "gaps", "reconnects", "battery"):
+            table.add_column(col)
+        for st in status:
+            table.add_row(
+                st.label,
+                st.model,
+                st.state
+                if st.state == "streaming" or not st.last_error
+                else f"{st.state} ({st.last_error})",
+                _f(st.hr_bpm, ".0f"),
+                self._rates(st.label, st.samples, elapsed_s),
+                str(st.gaps),
+                str(st.reconnects),
+                _f(st.battery_percent, ".0f", " %"),
+            )
+        return table
+
+    @staticmethod
+    def _set_line(markers: Sequence[Marker]) -> str:
+        sets = [m for m in markers if m.kind in ("set_start", "set_end")]
+        started = sum(1 for m in sets if m.kind == "set_start")
+        if sets and sets[-1].kind == "set_start":
+            return f"set {started} in progress"
+        return f"{started} set(s) marked" if started else "no set marked"

@@ -1,0 +1,325 @@
+"""IMU conditioning: validation, resampling to a uniform grid, filtering, movement signals.
+
+Everything here speaks numpy arrays on a uniform time grid. ``prepare`` turns the DataFrame that
+``Recording.stream("acc")`` returns (UTC ``t`` index, ``x, y, z`` in m/s², optional ``gx, gy, gz``
+in rad/s) into a ``UniformImu`` at ``WORK_RATE_HZ``; rates above that are box-averaged before
+interpolation (anti-alias), rates below are interpolated with a cubic spline so crossing times
+keep sub-sample resolution.
+
+Vertical movement comes from the magnitude of the specific force: ``|f| = |g + a|`` is ``g`` plus
+the vertical component of the linear acceleration to first order, whatever the sensor's
+orientation, so a wrist or thigh that rotates during the lift does not leak gravity into the
+vertical signal. Drift of the double integral is controlled by zero velocity at the ends of a
+window that starts and ends at rest, zero velocity at turnarounds (``zero_velocity_at``), and a
+gentle high-pass.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.interpolate import CubicSpline
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import butter, sosfiltfilt
+
+from liftsense.errors import AnalysisError
+
+__all__ = [
+    "G_MPS2",
+    "WORK_RATE_HZ",
+    "UniformImu",
+    "band_rms",
+    "dominant_period_s",
+    "lowpass",
+    "moving_mean",
+    "prepare",
+    "rotation_progress",
+    "vertical_acceleration",
+    "vertical_motion",
+    "zero_velocity_at",
+]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+G_MPS2 = 9.80665
+#: Rate of the analysis grid: 20 ms steps, ample for phases that last >= 0.3 s.
+WORK_RATE_HZ = 50.0
+#: Native gaps longer than this are not bridged by interpolation (samples flagged in ``gap``).
+MAX_BRIDGED_GAP_S = 5.0
+_MIN_DURATION_S = 3.0
+
+
+@dataclass(frozen=True)
+class UniformImu:
+    """IMU samples on a uniform grid. ``t_s`` counts from ``t0`` (the first input sample);
+    ``gyro`` is None for accelerometer-only input; ``gap`` flags grid points that fall in a
+    native gap longer than ``MAX_BRIDGED_GAP_S``."""
+
+    t0: pd.Timestamp
+    t_s: FloatArray
+    fs_hz: float
+    acc: FloatArray
+    gyro: FloatArray | None
+    gap: BoolArray
+    native_rate_hz: float
+
+
+def moving_mean(x: FloatArray, width: int) -> FloatArray:
+    """Centred moving average over ``width`` samples along axis 0; the edges repeat the end
+    samples."""
+    width = max(int(width), 1)
+    if width == 1:
+        return x.astype(np.float64, copy=True)
+    out: FloatArray = uniform_filter1d(
+        x.astype(np.float64, copy=False), width, axis=0, mode="nearest"
+    )
+    return out
+
+
+def lowpass(x: FloatArray, fs_hz: float, cutoff_hz: float, order: int = 2) -> FloatArray:
+    """Zero-phase Butterworth low-pass along axis 0 (returned unchanged if too short)."""
+    sos = butter(order, min(cutoff_hz / (fs_hz / 2), 0.99), output="sos")
+    if x.shape[0] <= 3 * (2 * sos.shape[0] + 1):
+        return x.astype(np.float64, copy=True)
+    out: FloatArray = sosfiltfilt(sos, x, axis=0)
+    return out
+
+
+def _highpass(x: FloatArray, fs_hz: float, cutoff_hz: float) -> FloatArray:
+    sos = butter(2, cutoff_hz / (fs_hz / 2), btype="highpass", output="sos")
+    if x.shape[0] <= 15:
+        return x - np.mean(x, axis=0)
+    out: FloatArray = sosfiltfilt(sos, x, axis=0)
+    return out
+
+
+def band_rms(
+    x: FloatArray, fs_hz: float, lo_hz: float, hi_hz: float, window_s: float
+) -> FloatArray:
+    """Moving RMS over ``window_s`` of ``x`` band-passed to ``lo_hz``-``hi_hz``."""
+    sos = butter(2, [lo_hz / (fs_hz / 2), min(hi_hz / (fs_hz / 2), 0.99)], "bandpass", output="sos")
+    y = sosfiltfilt(sos, x) if x.size > 30 else x - np.mean(x)
+    return np.sqrt(moving_mean(y * y, int(window_s * fs_hz)))
+
+
+def _validate(imu: pd.DataFrame) -> tuple[pd.DatetimeIndex, FloatArray, FloatArray | None]:
+    missing = [c for c in ("x", "y", "z") if c not in imu.columns]
+    if missing:
+        raise AnalysisError(
+            f"IMU data lacks column(s) {', '.join(missing)}: pass the acc stream as a DataFrame "
+            "with columns x, y, z (m/s²) and a UTC time index"
+        )
+    if not isinstance(imu.index, pd.DatetimeIndex):
+        raise AnalysisError("IMU data needs a DatetimeIndex (UTC sample times) named 't'")
+    idx = imu.index
+    acc = np.column_stack([imu[c].to_numpy(dtype=np.float64) for c in ("x", "y", "z")])
+    has_gyro = all(c in imu.columns for c in ("gx", "gy", "gz"))
+    gyro = (
+        np.column_stack([imu[c].to_numpy(dtype=np.float64) for c in ("gx", "gy", "gz")])
+        if has_gyro
+        else None
+    )
+    ns = idx.as_unit("ns").asi8  # the index may be in ms or us resolution
+    if ns.size > 1 and not bool(np.all(np.diff(ns) > 0)):  # sort, drop repeated times
+        order = np.argsort(ns, kind="stable")
+        ns = ns[order]
+        keep = np.concatenate([[True], np.diff(ns) > 0])
+        order = order[keep]
+        idx, acc = idx[order], acc[order]
+        gyro = gyro[order] if gyro is not None else None
+    ok = np.isfinite(acc).all(axis=1)
+    if not ok.any():
+        raise AnalysisError("IMU data has no finite acc samples (all NaN): nothing to analyse")
+    if not ok.all():
+        idx, acc = idx[ok], acc[ok]
+        gyro = gyro[ok] if gyro is not None else None
+    if gyro is not None:
+        fin = np.isfinite(gyro).all(axis=1)
+        if fin.mean() < 0.9:
+            gyro = None
+        elif not fin.all():
+            gyro = np.where(fin[:, None], gyro, 0.0)
+    return pd.DatetimeIndex(idx), acc, gyro
+
+
+def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
+    """Validate IMU input and resample it to a uniform ``fs_hz`` grid.
+
+    Raises AnalysisError when the input cannot be analysed: missing columns, no time index,
+    all NaN, shorter than 3 s, constant, or not in m/s² (a median magnitude near 1 means g).
+    """
+    idx, acc, gyro = _validate(imu)
+    ns = idx.as_unit("ns").asi8
+    t = (ns - ns[0]) / 1e9
+    if t.size < 10 or t[-1] < _MIN_DURATION_S:
+        raise AnalysisError(
+            f"IMU data too short ({t[-1] if t.size else 0:.1f} s, {t.size} samples): "
+            f"need at least {_MIN_DURATION_S:g} s"
+        )
+    if np.ptp(acc, axis=0).max() < 1e-6:
+        raise AnalysisError("IMU acc is constant: the sensor sent no changing data (stuck or off?)")
+    few = acc[:: max(1, t.size // 20000)]  # a scale check needs no more
+    mag = float(np.median(np.linalg.norm(few, axis=1)))
+    if 0.6 < mag < 1.5:
+        raise AnalysisError(
+            f"IMU acc looks like it is in g (median magnitude {mag:.2f}): convert to m/s² "
+            "by multiplying by 9.80665"
+        )
+    if not 6.0 < mag < 14.0:
+        raise AnalysisError(
+            f"IMU acc median magnitude is {mag:.3g}, expected about 9.81 m/s² at rest: check the "
+            "units and scale of the acc stream"
+        )
+    dt = np.diff(t)
+    native = float(1.0 / np.median(dt[dt > 0])) if (dt > 0).any() else fs_hz
+    grid = np.arange(0.0, t[-1], 1.0 / fs_hz)
+    k = round(native / fs_hz)
+    big = np.flatnonzero(dt > MAX_BRIDGED_GAP_S)
+    if k > 1:  # anti-alias: average blocks of k native samples (about one grid step each)
+        m = (t.size // k) * k
+        t_in = t[:m].reshape(-1, k).mean(axis=1)
+        acc = acc[:m].reshape(-1, k, 3).mean(axis=1)
+        gyro = gyro[:m].reshape(-1, k, 3).mean(axis=1) if gyro is not None else None
+    else:
+        t_in = t
+    gap = np.zeros(grid.size, dtype=bool)
+    for i in big:
+        gap[(grid > t[i]) & (grid < t[i + 1])] = True
+    if native < fs_hz * 0.8 and t.size >= 4:
+        acc_u = CubicSpline(t, acc, axis=0)(grid)
+        gyro_u = CubicSpline(t, gyro, axis=0)(grid) if gyro is not None else None
+        lin = np.column_stack([np.interp(grid, t, acc[:, a]) for a in range(3)])
+        bridged = np.flatnonzero(dt > 4.0 / native)  # no spline overshoot across dropouts
+        for i in bridged:
+            m = (grid > t[i]) & (grid < t[i + 1])
+            acc_u[m] = lin[m]
+    else:
+        acc_u = np.column_stack([np.interp(grid, t_in, acc[:, a]) for a in range(3)])
+        gyro_u = (
+            np.column_stack([np.interp(grid, t_in, gyro[:, a]) for a in range(3)])
+            if gyro is not None
+            else None
+        )
+    return UniformImu(pd.Timestamp(idx[0]), grid, fs_hz, acc_u, gyro_u, gap, native)
+
+
+def _derotate(acc: FloatArray, gyro: FloatArray, fs_hz: float) -> FloatArray:
+    """Acc expressed in the window's initial sensor frame, undoing the rotation the gyro saw
+    about its principal axis (the hinge of the joint carrying the sensor). The gyro bias is
+    taken as its mean over the window, which starts and ends in the same posture."""
+    w = gyro - np.mean(gyro, axis=0)
+    _, _, vt = np.linalg.svd(w, full_matrices=False)
+    k = vt[0]
+    theta = (np.cumsum(w @ k) / fs_hz)[:, None]
+    c, s = np.cos(theta), np.sin(theta)
+    out: FloatArray = acc * c + np.cross(k, acc) * s + np.outer(acc @ k, k) * (1 - c)
+    return out
+
+
+def _tilt_rad(acc: FloatArray, fs_hz: float) -> float:
+    """95th percentile of the angle between the slow acc direction and its mean (rad)."""
+    lp = lowpass(acc, fs_hz, 0.7)
+    unit = lp / np.maximum(np.linalg.norm(lp, axis=1, keepdims=True), 1e-9)
+    mean = np.mean(unit, axis=0)
+    mean /= max(float(np.linalg.norm(mean)), 1e-9)
+    return float(np.quantile(np.arccos(np.clip(unit @ mean, -1.0, 1.0)), 0.95))
+
+
+def vertical_acceleration(
+    acc: FloatArray, fs_hz: float, gyro: FloatArray | None = None
+) -> FloatArray:
+    """Vertical linear acceleration of the sensor (m/s², up positive, mean removed).
+
+    With gyro, acc is de-rotated to the initial frame and projected on gravity. Without, a
+    sensor that keeps its orientation is projected on the mean gravity direction (exact), and
+    one that rotates uses the magnitude of the specific force (orientation-free, with a
+    second-order error from horizontal acceleration).
+    """
+    if gyro is not None:
+        acc = _derotate(acc, gyro, fs_hz)
+    elif _tilt_rad(acc, fs_hz) > 0.12:
+        mag = np.linalg.norm(acc, axis=1)
+        out: FloatArray = mag - np.mean(mag)
+        return out
+    g = np.mean(acc, axis=0)
+    proj: FloatArray = acc @ (g / max(float(np.linalg.norm(g)), 1e-9))
+    return proj - np.mean(proj)
+
+
+def dominant_period_s(
+    sig: FloatArray, fs_hz: float, lo_s: float = 0.6, hi_s: float = 15.0
+) -> float:
+    """Period (s) of the highest autocorrelation peak of ``sig`` between ``lo_s`` and ``hi_s``;
+    NaN if there is none (too short, or no repetition)."""
+    n = sig.size
+    lo, hi = int(lo_s * fs_hz), min(int(hi_s * fs_hz), n // 2)
+    if hi <= lo + 2:
+        return math.nan
+    c = sig - np.mean(sig)
+    spec = np.fft.rfft(c, 2 * n)
+    ac = np.fft.irfft(spec * np.conj(spec))[: hi + 1]
+    if ac[0] <= 0:
+        return math.nan
+    ac = ac / ac[0] * n / (n - np.arange(ac.size))  # unbiased: long lags are not penalised
+    seg = ac[lo : hi + 1]
+    inner = (seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:]) & (seg[1:-1] > 0.2)
+    peaks = np.flatnonzero(inner) + 1
+    if peaks.size == 0:
+        return math.nan
+    return float((lo + peaks[np.argmax(seg[peaks])]) / fs_hz)
+
+
+def vertical_motion(
+    acc: FloatArray, fs_hz: float, gyro: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Vertical velocity (m/s) and displacement (m, up positive) of the sensor over a window.
+
+    The window should start and end at rest: the mean vertical acceleration over it is taken
+    as the bias, which makes the velocity zero at both ends. The displacement is high-passed
+    at a third of the rep rate (the dominant period of the acceleration; 0.05-0.5 Hz): good
+    enough to find reps, not to time them (the caller adds zero-velocity knots).
+    """
+    a = vertical_acceleration(acc, fs_hz, gyro)
+    v = np.cumsum(a) / fs_hz
+    v -= np.linspace(v[0], v[-1], v.size)
+    period = dominant_period_s(lowpass(a, fs_hz, 3.0), fs_hz)
+    cutoff = 0.05 if not math.isfinite(period) else min(max(0.35 / period, 0.05), 0.5)
+    x = _highpass(np.cumsum(v) / fs_hz, fs_hz, cutoff)
+    return v, x
+
+
+def zero_velocity_at(v: FloatArray, idx: npt.NDArray[np.intp], fs_hz: float) -> FloatArray:
+    """Displacement after forcing velocity to zero at sample indices ``idx`` (turnarounds and
+    rests), with the correction interpolated linearly between them."""
+    if idx.size == 0:
+        return _highpass(np.cumsum(v) / fs_hz, fs_hz, 0.015)
+    knots = np.unique(np.concatenate([[0], idx, [v.size - 1]]))
+    vals = v[knots]
+    vals[0] = vals[-1] = 0.0 if knots.size > 2 else vals[0]
+    vc = v - np.interp(np.arange(v.size), knots, vals)
+    out: FloatArray = np.cumsum(vc) / fs_hz
+    return out
+
+
+def rotation_progress(acc: FloatArray, gyro: FloatArray | None, fs_hz: float) -> FloatArray:
+    """Rotation about the window's main axis (rad, sign arbitrary): the integrated gyro along
+    its principal axis, or without gyro the tilt of the low-passed acc along its principal
+    direction orthogonal to gravity (arcsine of its share of gravity)."""
+    if gyro is not None:
+        w = gyro - np.mean(gyro, axis=0)
+        _, _, vt = np.linalg.svd(w, full_matrices=False)
+        theta: FloatArray = np.cumsum(w @ vt[0]) / fs_hz
+        return theta
+    lp = lowpass(acc, fs_hz, 1.5)
+    g = np.mean(lp, axis=0)
+    g /= max(float(np.linalg.norm(g)), 1e-9)
+    c = lp - np.outer(lp @ g, g)  # only the part orthogonal to gravity: tilt, not lift
+    c -= np.mean(c, axis=0)
+    _, _, vt = np.linalg.svd(c, full_matrices=False)
+    share = np.clip((c @ vt[0]) / G_MPS2, -1.0, 1.0)
+    out: FloatArray = np.arcsin(share)
+    return out

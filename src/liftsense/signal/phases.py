@@ -1,0 +1,255 @@
+"""Reps and their movement timing in a one-dimensional progress signal.
+
+The progress signal ``s`` is oriented so that the lifter's start position is low and the far end
+of the first movement is high (bar displacement for a squat with the sign flipped, the curl's
+lift, a thigh's rotation...). A rep is a prominent peak of ``s`` with the plateaus before and
+after it; each movement (out to the peak, back from it) is timed from its 10 % and 90 % level
+crossings, interpolated between samples. Smooth human movements start and end gently, so the
+threshold crossings lie inside the movement: onset and arrival are extrapolated assuming the
+minimum-jerk shape, whose 10-90 % rise takes ``1 - 2 * TAU10`` of the whole movement. A movement
+that reverses by more than a fifth of its range before completing is a failed attempt.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
+from scipy.signal import find_peaks
+
+__all__ = ["TAU10", "RawRep", "find_reps", "join_turnaround"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _tau10() -> float:
+    # root of 10 t^3 - 15 t^4 + 6 t^5 = 0.1 in (0, 0.5)
+    roots = np.roots([6.0, -15.0, 10.0, 0.0, 0.0, -0.1])
+    real = [r.real for r in roots if abs(r.imag) < 1e-9 and 0 < r.real < 0.5]
+    return float(real[0])
+
+
+def _mj_inverse(frac: float) -> float:
+    roots = np.roots([6.0, -15.0, 10.0, 0.0, 0.0, -frac])
+    return float(next(r.real for r in roots if abs(r.imag) < 1e-9 and -1e-9 <= r.real <= 1 + 1e-9))
+
+
+#: Fraction of a minimum-jerk movement elapsed when it has covered 10 % of its range.
+TAU10 = _tau10()
+#: Levels (fractions of the range) whose crossing times are fitted, and when a minimum-jerk
+#: movement crosses them (fraction of its duration).
+_LEVELS = np.arange(0.2, 0.81, 0.1)
+_TAUS = np.array([_mj_inverse(f) for f in _LEVELS])
+#: Least-squares solution of crossing_time = onset + duration * tau, as a matrix.
+_FIT = np.linalg.pinv(np.column_stack([_TAUS, np.ones_like(_TAUS)]))
+_REVERSAL = 0.2
+
+
+@dataclass(frozen=True)
+class RawRep:
+    """One rep in sample units of the window (floats: sub-sample times).
+
+    ``out_on``/``out_arr`` bound the movement to the far end, ``back_on``/``back_arr`` the
+    movement back; ``level0``, ``level1``, ``level2`` are the progress at the start plateau, the
+    far end and the end plateau; ``i0``, ``ipk``, ``i1`` their sample indices."""
+
+    out_on: float
+    out_arr: float
+    back_on: float
+    back_arr: float
+    level0: float
+    level1: float
+    level2: float
+    i0: int
+    ipk: int
+    i1: int
+    failed: bool
+
+
+def _plateau(seg: FloatArray, ref: float, flat_n: int) -> int:
+    """Index in ``seg`` (which starts at a peak and runs away from it) where the descent from
+    the peak ends: once 60 % of the peak's prominence ``ref`` is descended, the first point
+    from which the signal stays within 2.5 % of ``ref`` for ``flat_n`` samples or climbs back
+    by 5 % of ``ref``; the lowest point up to twice that stretch further (a slow movement
+    starts imperceptibly). Stopping at the first plateau keeps
+    whatever follows a set (re-racking, fiddling with the sensor) out of its last rep."""
+    if seg.size < 2:
+        return 0
+    rmin = np.minimum.accumulate(seg)
+    deep = np.flatnonzero(seg[0] - rmin >= 0.6 * ref)
+    if deep.size == 0:
+        return int(np.argmin(seg))
+    j0 = int(deep[0])
+    tail = seg[j0 : j0 + 5 * flat_n + 1]  # the plateau starts within a few seconds
+    tol = 0.05 * ref
+    stop = tail - rmin[j0 : j0 + tail.size] > tol  # climbs back after the deep part
+    if tail.size > flat_n > 1:
+        # range of tail[j : j + flat_n] for every j (the window runs forward from j)
+        o = -(flat_n // 2)
+        rng = maximum_filter1d(tail, flat_n, origin=o, mode="nearest") - minimum_filter1d(
+            tail, flat_n, origin=o, mode="nearest"
+        )
+        flat = rng < 0.5 * tol
+        flat[tail.size - flat_n + 1 :] = False
+        stop |= flat & (seg[0] - tail >= 0.6 * ref)
+    hit = np.flatnonzero(stop)
+    end = min(j0 + int(hit[0]) + 2 * flat_n, seg.size - 1) if hit.size else seg.size - 1
+    return int(np.argmin(seg[: end + 1]))
+
+
+def _cross(seg: FloatArray, level: float, rising: bool, last: bool) -> float | None:
+    a, b = seg[:-1], seg[1:]
+    hit = (
+        np.flatnonzero((a < level) & (b >= level))
+        if rising
+        else np.flatnonzero((a > level) & (b <= level))
+    )
+    if hit.size == 0:
+        return None
+    j = int(hit[-1] if last else hit[0])
+    den = b[j] - a[j]
+    return j + (float((level - a[j]) / den) if den != 0 else 0.0)
+
+
+def _arc_fraction(progress: FloatArray, arc_rad: float) -> FloatArray:
+    """Vertical fraction covered at a fraction of the way along an arc that starts flat
+    (a forearm hanging down: little height gained per degree at first)."""
+    if arc_rad <= 0:
+        return progress
+    out: FloatArray = (1 - np.cos(arc_rad * progress)) / (1 - math.cos(arc_rad))
+    return out
+
+
+def _cross_all(seg: FloatArray, levels: FloatArray, rising: bool, last: bool) -> FloatArray:
+    """``_cross`` for several levels at once (NaN where a level is never crossed)."""
+    a, b = seg[:-1][None, :], seg[1:][None, :]
+    lv = levels[:, None]
+    hit = (a < lv) & (b >= lv) if rising else (a > lv) & (b <= lv)
+    any_hit = hit.any(axis=1)
+    j = hit.shape[1] - 1 - np.argmax(hit[:, ::-1], axis=1) if last else np.argmax(hit, axis=1)
+    a0, b0 = seg[j], seg[j + 1]
+    den = np.where(b0 != a0, b0 - a0, 1.0)
+    out: FloatArray = np.where(any_hit, j + (levels - a0) / den, np.nan)
+    return out
+
+
+def _fit_movement(
+    seg: FloatArray, start: float, span: float, rising: bool, arc_rad: float = 0.0
+) -> tuple[float, float]:
+    """Onset and duration (samples, relative to ``seg[0]``) of one movement in ``seg``, from the
+    crossing times of 20-80 % of its progress fitted to the minimum-jerk timing by least
+    squares. With ``arc_rad`` the movement follows an arc whose flat end is the low end of
+    ``s`` (a curl seen by a bar sensor): levels are placed where the arc puts them. NaN if a
+    level is never crossed."""
+    frac = _arc_fraction(_LEVELS, arc_rad) if rising else 1 - _arc_fraction(1 - _LEVELS, arc_rad)
+    levels = start + frac * span if rising else start - frac * span
+    times = _cross_all(seg, levels, rising=rising, last=rising)
+    if np.isnan(times).any():
+        return math.nan, math.nan
+    dur, onset = _FIT @ times
+    return float(onset), float(dur)
+
+
+def join_turnaround(
+    arrive: float, dur_in: float, leave: float, dur_out: float, fs_hz: float
+) -> tuple[float, float]:
+    """Reconcile the arrival of one movement with the onset of the next (sample units).
+
+    Both are extrapolated, with an error that grows with the movement's duration (a slow
+    movement drifts off its plateau imperceptibly). An overlap, or a gap within that error,
+    is a turnaround without a pause: both become one instant, weighted towards the
+    estimate of the faster (better timed) movement."""
+    tol = 0.05 * max(dur_in, dur_out) + 0.05 * fs_hz
+    if leave - arrive > tol:
+        return arrive, leave
+    w_in, w_out = 1.0 / max(dur_in, 1.0) ** 2, 1.0 / max(dur_out, 1.0) ** 2
+    t = (arrive * w_in + leave * w_out) / (w_in + w_out)
+    return t, t
+
+
+def _reverses(seg: FloatArray, span: float, rising: bool) -> bool:
+    if seg.size < 2 or span <= 0:
+        return False
+    back = np.maximum.accumulate(seg) - seg if rising else seg - np.minimum.accumulate(seg)
+    return bool(back.max() > _REVERSAL * span)
+
+
+def find_reps(
+    s: FloatArray,
+    fs_hz: float,
+    *,
+    min_prominence: float,
+    rel_prominence: float = 0.55,
+    min_move_s: float = 0.25,
+    max_move_s: float = 12.0,
+    search_s: float = 15.0,
+    arc_rad: float = 0.0,
+) -> list[RawRep]:
+    """Find reps in the oriented progress signal ``s`` sampled at ``fs_hz``.
+
+    A candidate peak needs a prominence of at least ``min_prominence`` (units of ``s``) and of
+    ``rel_prominence`` times the set's typical prominence (the 80th percentile of candidates),
+    which rejects re-racking, partial attempts and fiddling between full reps. Movements
+    shorter than ``min_move_s`` or longer than ``max_move_s`` are not reps. ``arc_rad`` > 0
+    says ``s`` is the height of a point moving on an arc of that angle (see ``_fit_movement``).
+    """
+    if s.size < 5:
+        return []
+    peaks, props = find_peaks(s, prominence=min_prominence, distance=max(1, int(0.4 * fs_hz)))
+    if peaks.size == 0:
+        return []
+    prom = props["prominences"]
+    ref = float(np.quantile(prom, 0.8))
+    keep = prom >= rel_prominence * ref
+    peaks, prom = peaks[keep], prom[keep]
+    flat_n = max(int(0.6 * fs_hz), 2)
+    search = int(search_s * fs_hz)
+    out: list[RawRep] = []
+    pk: list[int] = [int(q) for q in peaks]
+    for k, p in enumerate(pk):
+        lo = max(pk[k - 1] if k else 0, p - search)
+        hi = min(pk[k + 1] if k + 1 < len(pk) else s.size - 1, p + search)
+        i0 = p - _plateau(s[lo : p + 1][::-1], float(prom[k]), flat_n)
+        i1 = p + _plateau(s[p : hi + 1], float(prom[k]), flat_n)
+        l0, l1, l2 = float(s[i0]), float(s[p]), float(s[i1])
+        d_out, d_back = l1 - l0, l1 - l2
+        if min(d_out, d_back) <= 0:
+            continue
+        seg_out = s[i0 : p + 1]
+        t10 = _cross(seg_out, l0 + 0.1 * d_out, rising=True, last=True)
+        t90 = None
+        if t10 is not None:
+            c90 = _cross(seg_out[int(t10) :], l0 + 0.9 * d_out, rising=True, last=False)
+            t90 = None if c90 is None else int(t10) + c90
+        seg_back = s[p : i1 + 1]
+        b10 = _cross(seg_back, l2 + 0.1 * d_back, rising=False, last=False)
+        b90 = _cross(
+            seg_back[: int(b10) + 2] if b10 is not None else seg_back,
+            l1 - 0.1 * d_back,
+            rising=False,
+            last=True,
+        )
+        if t10 is None or t90 is None or b10 is None or b90 is None or t90 < t10 or b10 < b90:
+            continue
+        on_o, dur_out = _fit_movement(seg_out, l0, d_out, rising=True, arc_rad=arc_rad)
+        on_b, dur_back = _fit_movement(seg_back, l1, d_back, rising=False, arc_rad=arc_rad)
+        if not (min_move_s * fs_hz <= dur_out <= max_move_s * fs_hz):
+            continue
+        if not (min_move_s * fs_hz <= dur_back <= max_move_s * fs_hz):
+            continue
+        out_on = i0 + on_o
+        out_arr = out_on + dur_out
+        back_on = p + on_b
+        back_arr = back_on + dur_back
+        out_arr, back_on = join_turnaround(out_arr, dur_out, back_on, dur_back, fs_hz)
+        lopsided = min(d_out, d_back) < 0.5 * max(d_out, d_back)
+        failed = (
+            lopsided
+            or _reverses(s[i0 + int(t10) : p + 1], d_out, rising=True)
+            or _reverses(s[p : p + int(b10) + 1], d_back, rising=False)
+        )
+        out.append(RawRep(out_on, out_arr, back_on, back_arr, l0, l1, l2, i0, p, i1, failed))
+    return out

@@ -1,0 +1,125 @@
+"""Candidate set windows: stretches of lifting-like activity between rests.
+
+Activity is any of: vertical acceleration energy (magnitude of the specific force minus its
+slow mean), the rate at which gravity turns in the sensor frame, or gyro energy. Walking is
+recognised by its step-rate band (1.3-3 Hz) dominating the slower band where lifting lives, and is
+not activity. Active stretches closer than ``MERGE_GAP_S`` are one window (a slow eccentric is
+quiet for several seconds); each window is padded with rest on both sides, because the
+displacement estimate assumes the window starts and ends at rest. Recording markers
+(``set_start``/``set_end``) replace this search when present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from liftsense.signal.imu import BoolArray, UniformImu, band_rms, lowpass, moving_mean
+
+__all__ = ["MERGE_GAP_S", "Window", "candidate_windows", "marker_windows", "walking_mask"]
+
+FloatArray = npt.NDArray[np.float64]
+MERGE_GAP_S = 12.0
+_PAD_S = 2.5
+_ACC_ACTIVE_MPS2 = 0.1
+_TILT_ACTIVE_RADPS = 0.12
+_GYRO_ACTIVE_RADPS = 0.2
+_MIN_ACTIVE_S = 1.5
+
+Window = tuple[int, int]
+
+
+def walking_mask(u: UniformImu) -> BoolArray:
+    """Grid points that belong to walking (dilated by 1 s)."""
+    fs = u.fs_hz
+    mag = np.linalg.norm(u.acc, axis=1)
+    dyn = mag - moving_mean(mag, int(4 * fs))
+    steps = band_rms(dyn, fs, 1.3, 3.0, 3.0)
+    slow = band_rms(dyn, fs, 0.15, 1.1, 3.0)
+    walk = (steps > 0.6) & (steps > 1.5 * slow)
+    grown: BoolArray = moving_mean(walk.astype(np.float64), int(2 * fs)) > 0
+    return grown
+
+
+def _activity(u: UniformImu) -> BoolArray:
+    fs = u.fs_hz
+    mag = np.linalg.norm(u.acc, axis=1)
+    # lifting lives below 2.5 Hz; white sensor noise mostly above it
+    dyn = lowpass(mag - moving_mean(mag, int(4 * fs)), fs, 2.5)
+    rms = np.sqrt(moving_mean(dyn * dyn, int(fs)))
+    floor = float(np.quantile(rms, 0.1))
+    active = rms > max(_ACC_ACTIVE_MPS2, 3.0 * floor)
+    lp = moving_mean(u.acc, int(0.5 * fs))
+    unit = lp / np.maximum(np.linalg.norm(lp, axis=1, keepdims=True), 1e-9)
+    h = max(int(0.25 * fs), 1)
+    turn = np.zeros(unit.shape[0])
+    if unit.shape[0] > 2 * h:
+        turn[h:-h] = np.linalg.norm(unit[2 * h :] - unit[: -2 * h], axis=1) / (2 * h / fs)
+    active |= turn > _TILT_ACTIVE_RADPS
+    if u.gyro is not None:
+        w = u.gyro - np.median(u.gyro, axis=0)
+        active |= np.sqrt(moving_mean(np.sum(w * w, axis=1), int(fs))) > _GYRO_ACTIVE_RADPS
+    out: BoolArray = active & ~walking_mask(u) & ~u.gap
+    return out
+
+
+def _runs(mask: BoolArray) -> list[Window]:
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def candidate_windows(u: UniformImu) -> list[Window]:
+    """Sample ranges ``[i0, i1)`` of the grid that may hold a set."""
+    fs = u.fs_hz
+    n = u.t_s.size
+    runs = _runs(_activity(u))
+    merged: list[list[int]] = []
+    gap_idx = np.flatnonzero(u.gap)
+    for a, b in runs:
+        if merged and a - merged[-1][1] < MERGE_GAP_S * fs:
+            between = gap_idx[(gap_idx >= merged[-1][1]) & (gap_idx < a)]
+            if between.size == 0:
+                merged[-1][1] = b
+                merged[-1][2] += b - a
+                continue
+        merged.append([a, b, b - a])
+    pad = int(_PAD_S * fs)
+    out: list[Window] = []
+    for a, b, act in merged:
+        if act < _MIN_ACTIVE_S * fs:
+            continue
+        out.append((max(a - pad, 0), min(b + pad, n)))
+    return out
+
+
+def marker_windows(u: UniformImu, markers: Iterable[Mapping[str, Any]]) -> list[Window]:
+    """Windows from ``set_start``/``set_end`` markers (``t`` as ISO text or timestamp), in time
+    order; an unmatched start runs to the next start or the end. Empty if there are none."""
+    starts: list[float] = []
+    ends: list[float] = []
+    for m in markers:
+        kind = str(m.get("kind", ""))
+        if kind not in ("set_start", "set_end") or m.get("t") is None:
+            continue
+        ts = pd.Timestamp(m["t"])
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+        sec = (ts - u.t0).total_seconds()
+        (starts if kind == "set_start" else ends).append(sec)
+    starts.sort()
+    ends.sort()
+    fs, n = u.fs_hz, u.t_s.size
+    out: list[Window] = []
+    for k, a in enumerate(starts):
+        nxt = starts[k + 1] if k + 1 < len(starts) else float("inf")
+        stop = next((e for e in ends if a < e <= nxt), min(nxt, u.t_s[-1]))
+        i0 = max(int((a - _PAD_S) * fs), 0)
+        i1 = min(int((stop + _PAD_S) * fs), n)
+        if i1 - i0 > 2 * fs:
+            out.append((i0, i1))
+    return out

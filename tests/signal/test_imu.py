@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.transform import Rotation
+
+from liftsense.errors import AnalysisError
+from liftsense.signal.imu import (
+    G_MPS2,
+    moving_mean,
+    prepare,
+    rotation_progress,
+    vertical_acceleration,
+)
+
+T0 = pd.Timestamp("2026-01-05T09:00:00Z")
+
+
+def _frame(acc: np.ndarray, rate_hz: float, gyro: np.ndarray | None = None) -> pd.DataFrame:
+    t = T0 + pd.to_timedelta(np.arange(len(acc)) / rate_hz, unit="s")
+    data = {"x": acc[:, 0], "y": acc[:, 1], "z": acc[:, 2]}
+    if gyro is not None:
+        data |= {"gx": gyro[:, 0], "gy": gyro[:, 1], "gz": gyro[:, 2]}
+    return pd.DataFrame(data, index=pd.DatetimeIndex(t, name="t"))
+
+
+def _bouncing(rate_hz: float, seconds: float = 20.0) -> np.ndarray:
+    t = np.arange(int(seconds * rate_hz)) / rate_hz
+    acc = np.zeros((t.size, 3))
+    acc[:, 2] = G_MPS2 + 1.5 * np.sin(2 * np.pi * 0.5 * t)
+    return acc
+
+
+def test_moving_mean_known_answer() -> None:
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert moving_mean(x, 3) == pytest.approx([4 / 3, 2.0, 3.0, 4.0, 14 / 3])
+    assert moving_mean(x, 1) == pytest.approx(x)
+
+
+def test_prepare_resamples_to_50_hz_and_keeps_the_signal() -> None:
+    for rate in (12.5, 200.0):
+        u = prepare(_frame(_bouncing(rate), rate))
+        assert u.fs_hz == 50.0
+        assert u.native_rate_hz == pytest.approx(rate)
+        assert np.diff(u.t_s) == pytest.approx(np.full(u.t_s.size - 1, 0.02))
+        want = G_MPS2 + 1.5 * np.sin(2 * np.pi * 0.5 * u.t_s)
+        inner = slice(10, -10)
+        assert np.abs(u.acc[inner, 2] - want[inner]).max() < 0.02
+
+
+def test_prepare_flags_long_gaps_only() -> None:
+    frame = _frame(_bouncing(50.0, 40.0), 50.0)
+    t_s = (frame.index.asi8 - frame.index.asi8[0]) / 1e9
+    gappy = frame[(t_s < 10) | (t_s > 17)]  # 7 s missing
+    short = frame[(t_s < 20) | (t_s > 22)]  # 2 s missing: bridged
+    u = prepare(gappy)
+    assert u.gap[(u.t_s > 10.5) & (u.t_s < 16.5)].all()
+    assert not u.gap[u.t_s < 9.5].any()
+    assert not prepare(short).gap.any()
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (_frame(np.full((500, 3), np.nan), 50.0), "all NaN"),
+        (_frame(_bouncing(50.0, 1.0), 50.0), "too short"),
+        (_frame(np.tile([0.0, 0.0, G_MPS2], (500, 1)), 50.0), "constant"),
+        (_frame(_bouncing(50.0) / G_MPS2, 50.0), "in g"),
+        (_frame(_bouncing(50.0) * 100, 50.0), "units"),
+        (_frame(_bouncing(50.0), 50.0).drop(columns="y"), "lacks column"),
+        (_frame(_bouncing(50.0), 50.0).reset_index(drop=True), "DatetimeIndex"),
+    ],
+)
+def test_prepare_rejects_bad_input_with_a_reason(frame: pd.DataFrame, message: str) -> None:
+    with pytest.raises(AnalysisError, match=message):
+        prepare(frame)
+
+
+def test_vertical_acceleration_ignores_how_the_sensor_is_mounted() -> None:
+    acc = _bouncing(50.0)
+    rot = Rotation.from_euler("xyz", [40, -25, 70], degrees=True).as_matrix()
+    ref = vertical_acceleration(acc, 50.0)
+    turned = vertical_acceleration(acc @ rot.T, 50.0)
+    assert turned == pytest.approx(ref, abs=1e-9)
+    want = 1.5 * np.sin(2 * np.pi * 0.5 * np.arange(acc.shape[0]) / 50.0)
+    assert np.abs(ref - (want - want.mean())).max() < 1e-9
+
+
+def test_vertical_acceleration_with_gyro_undoes_a_hinge_rotation() -> None:
+    fs = 50.0
+    t = np.arange(int(20 * fs)) / fs
+    theta = 0.8 * (1 - np.cos(2 * np.pi * 0.25 * t)) / 2  # a thigh swinging up to 46 degrees
+    a_z = 1.0 * np.sin(2 * np.pi * 0.25 * t)
+    c, s = np.cos(theta), np.sin(theta)
+    fz = G_MPS2 + a_z
+    acc = np.stack([-s * fz, np.zeros_like(t), c * fz], axis=1)  # world -> tilted sensor
+    gyro = np.stack([np.zeros_like(t), np.gradient(theta, 1 / fs), np.zeros_like(t)], axis=1)
+    got = vertical_acceleration(acc, fs, gyro)
+    assert np.abs(got - (a_z - a_z.mean())).max() < 0.05
+    angle = rotation_progress(acc, gyro, fs)
+    assert np.ptp(angle) == pytest.approx(0.8, rel=0.1)
+    angle_acc_only = rotation_progress(acc, None, fs)
+    assert np.ptp(angle_acc_only) == pytest.approx(0.8, rel=0.15)
+
+
+def test_prepare_reads_indexes_of_any_time_resolution() -> None:
+    frame = _frame(_bouncing(12.5), 12.5)
+    coarse = frame.set_axis(frame.index.as_unit("ms"), axis=0)
+    a, b = prepare(frame), prepare(coarse)
+    assert b.t_s[-1] == pytest.approx(a.t_s[-1])
+    assert b.acc == pytest.approx(a.acc)

@@ -1,0 +1,124 @@
+"""Batch processing: local pool and a real Dask LocalCluster agree; failures and resumes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from liftsense.batch import run_batch
+from liftsense.emulate.motion import generate, scenario
+from liftsense.emulate.offline import write_recording
+
+N_GOOD = 4
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("recordings")
+    for i in range(N_GOOD):
+        subject = ("anna", "ben")[i % 2]
+        write_recording(generate(scenario("short"), seed=i), d / f"s{i}", subject=subject)
+    (d / "corrupt.parquet").write_bytes(b"PAR1 this is not a recording PAR1")
+    (d / "notes.txt").write_text("ignored")
+    return d
+
+
+def tables(out: Path) -> dict[str, pd.DataFrame]:
+    result = {}
+    for name in ("sets", "sessions", "muscles"):
+        df = pd.read_parquet(out / f"{name}.parquet")
+        df["subject"] = df["subject"].astype(str)
+        result[name] = df.sort_values(["recording", *df.columns[2:4]]).reset_index(drop=True)
+    result["errors"] = pd.read_parquet(out / "errors.parquet")
+    return result
+
+
+@pytest.fixture(scope="module")
+def local_out(folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("local")
+    summary = run_batch(folder, out, workers=2, report=False)
+    assert (summary.total, summary.processed, summary.failed) == (N_GOOD + 1, N_GOOD + 1, 1)
+    return out
+
+
+def test_outputs_are_partitioned_and_complete(local_out: Path) -> None:
+    t = tables(local_out)
+    assert sorted(p.name for p in (local_out / "sets.parquet").iterdir()) == [
+        "subject=anna",
+        "subject=ben",
+    ]
+    assert len(t["sessions"]) == N_GOOD
+    assert len(t["sets"]) == 2 * N_GOOD and (t["sets"]["reps"] == 5).all()
+    assert t["sessions"]["content_hash"].str.len().eq(32).all()
+
+
+def test_a_corrupt_file_is_reported_and_does_not_stop_the_batch(local_out: Path) -> None:
+    errors = tables(local_out)["errors"]
+    assert list(errors["recording"].map(lambda p: Path(p).name)) == ["corrupt.parquet"]
+    assert errors["error"].iloc[0] == "RecordingError"
+    assert "corrupt.parquet" in errors["message"].iloc[0]
+
+
+def test_dask_local_cluster_gives_identical_tables(
+    folder: Path, local_out: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("dask.distributed")
+    summary = run_batch(folder, tmp_path, dask_local=2, report=False)
+    assert summary.processed == N_GOOD + 1
+    ours, theirs = tables(local_out), tables(tmp_path)
+    for name in ("sets", "sessions", "muscles"):
+        pd.testing.assert_frame_equal(ours[name], theirs[name])
+    pd.testing.assert_frame_equal(
+        ours["errors"][["recording", "error"]], theirs["errors"][["recording", "error"]]
+    )
+
+
+def test_rerun_skips_up_to_date_recordings_and_is_idempotent(folder: Path, local_out: Path) -> None:
+    before = tables(local_out)
+    summary = run_batch(folder, local_out, workers=2, report=False)
+    assert (summary.processed, summary.skipped) == (0, N_GOOD + 1)
+    after = tables(local_out)
+    for name in before:
+        pd.testing.assert_frame_equal(before[name], after[name])
+
+
+def test_interrupt_and_resume(folder: Path, local_out: Path, tmp_path: Path) -> None:
+    seen = []
+
+    def interrupt_after_two(done: int, total: int) -> None:
+        seen.append(done)
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(folder, tmp_path, workers=1, report=False, progress=interrupt_after_two)
+    partial = pd.read_parquet(tmp_path / "sessions.parquet")
+    assert len(partial) + len(pd.read_parquet(tmp_path / "errors.parquet")) == 2
+    summary = run_batch(folder, tmp_path, workers=1, report=False)
+    assert (summary.skipped, summary.processed) == (2, N_GOOD - 1)
+    resumed, clean = tables(tmp_path), tables(local_out)
+    for name in ("sets", "sessions", "muscles"):
+        pd.testing.assert_frame_equal(resumed[name], clean[name])
+
+
+def test_changed_recording_is_reanalysed(folder: Path, tmp_path: Path) -> None:
+    import shutil
+
+    src = tmp_path / "in"
+    shutil.copytree(folder, src)
+    run_batch(src, tmp_path / "out", workers=1, report=False)
+    write_recording(generate(scenario("short"), seed=99), src / "s9", subject="cleo")
+    summary = run_batch(src, tmp_path / "out", workers=1, report=False)
+    assert (summary.processed, summary.skipped) == (1, N_GOOD + 1)
+    assert "cleo" in set(
+        pd.read_parquet(tmp_path / "out" / "sessions.parquet")["subject"].astype(str)
+    )
+
+
+def test_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
+    from liftsense.errors import LiftSenseError
+
+    with pytest.raises(LiftSenseError, match=r"no \*\.parquet recordings"):
+        run_batch(tmp_path, tmp_path / "out")

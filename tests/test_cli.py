@@ -64,3 +64,34 @@ def test_recover_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "recovered 1 samples" in result.output
     assert (tmp_path / "s.parquet").exists()
+
+
+def test_log_commands_append_validated_rows(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(
+        app,
+        [
+            "log",
+            "soreness",
+            "glutes",
+            "6",
+            "--at",
+            "-2h",
+            "--subject",
+            "anna",
+            "--dir",
+            str(tmp_path),
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    ok = runner.invoke(
+        app, ["log", "intake", "caffeine", "200", "--at", "-45m", "--dir", str(tmp_path)]
+    )
+    assert ok.exit_code == 0, ok.output
+    soreness = (tmp_path / "soreness.csv").read_text().splitlines()
+    assert soreness[0] == "time,subject,muscle,rating" and soreness[1].endswith(",anna,glutes,6")
+    assert (tmp_path / "intake.csv").read_text().splitlines()[1].endswith(",me,caffeine,200")
+    result = run_cli("log", "soreness", "elbows", "6", "--dir", str(tmp_path))
+    assert result.returncode == 1 and "unknown muscle 'elbows'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len((tmp_path / "soreness.csv").read_text().splitlines()) == 2  # nothing appended

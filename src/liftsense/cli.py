@@ -7,6 +7,7 @@ that ``liftsense --help`` stays fast. Expected failures (LiftSenseError) print o
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -355,19 +356,34 @@ def log() -> None:
 _AT_HELP = "When: now, -45m, -2h, -1d, HH:MM today, or an ISO time (local zone if no offset)."
 
 
+def _log_options(filename: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """--at, --subject and --dir, shared by the log commands."""
+
+    def decorate(f: Callable[..., None]) -> Callable[..., None]:
+        for option in reversed(
+            (
+                click.option("--at", default="now", show_default=True, help=_AT_HELP),
+                click.option("--subject", default="me", show_default=True),
+                click.option(
+                    "--dir",
+                    "directory",
+                    type=click.Path(path_type=Path),
+                    default=Path("."),
+                    show_default=True,
+                    help=f"Folder holding {filename} (next to the recordings).",
+                ),
+            )
+        ):
+            f = option(f)
+        return f
+
+    return decorate
+
+
 @log.command("soreness")
 @click.argument("muscle")
 @click.argument("rating")
-@click.option("--at", default="now", show_default=True, help=_AT_HELP)
-@click.option("--subject", default="me", show_default=True)
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Folder holding soreness.csv (next to the recordings).",
-)
+@_log_options("soreness.csv")
 def log_soreness(muscle: str, rating: str, at: str, subject: str, directory: Path) -> None:
     """Rate MUSCLE's soreness 0-10 (glutes, quads, hamstrings, chest, back, shoulders, biceps,
     triceps, calves, core). Example: liftsense log soreness glutes 6 --at -2h"""
@@ -383,16 +399,7 @@ def log_soreness(muscle: str, rating: str, at: str, subject: str, directory: Pat
 @log.command("intake")
 @click.argument("substance")
 @click.argument("dose_mg")
-@click.option("--at", default="now", show_default=True, help=_AT_HELP)
-@click.option("--subject", default="me", show_default=True)
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Folder holding intake.csv (next to the recordings).",
-)
+@_log_options("intake.csv")
 def log_intake(substance: str, dose_mg: str, at: str, subject: str, directory: Path) -> None:
     """Log a stimulant intake in mg. Example: liftsense log intake caffeine 200 --at -45m"""
     from liftsense.analysis.logs import log_intake as append

@@ -215,6 +215,32 @@ def test_relate_mixedlm_declines_without_statsmodels(monkeypatch: pytest.MonkeyP
     assert all(r.status == "ok" for r in report.results if r.method == "rmcorr")
 
 
+def test_relate_without_novelty_does_not_adjust_and_says_so() -> None:
+    sim = simulate_cohort(np.random.default_rng(2), n_subjects=6, n_sessions=8)
+    table = sim.table.drop(columns=["novelty_days"])
+    report = rel.relate(table, rel.RelateConfig(features=(), outcomes=()))
+    rows = [r for r in report.results if r.feature == "eccentric_volume_load_kg"]
+    assert all(r.adjusted_for == "" for r in rows)
+    assert {r.estimate_kind for r in rows if r.method == "spearman"} == {"rho"}
+    rm = next(r for r in rows if r.method == "rmcorr")
+    assert rm.status == "ok" and rm.df == 48 - 6 - 1
+
+
+def test_relate_marks_an_untrustworthy_mixedlm_as_fallback() -> None:
+    pytest.importorskip("statsmodels")
+    rng = np.random.default_rng(1)
+    table = _one_subject_table(36).assign(subject=np.repeat([f"S{k}" for k in range(6)], 6))
+    y = table["eccentric_volume_load_kg"] / 1000 + rng.normal(size=36)
+    table["peak_soreness_delta"] = y - y.groupby(table["subject"]).transform("mean")
+    table = table.drop(columns=["novelty_days"])
+    report = rel.relate(table, rel.RelateConfig(features=(), outcomes=()))
+    m = next(r for r in report.results if r.method == "mixedlm" and r.family == "primary")
+    assert m.status == "fallback" and "the rmcorr estimate stands" in m.reason
+    assert math.isnan(m.estimate)
+    rm = next(r for r in report.results if r.method == "rmcorr" and r.family == "primary")
+    assert rm.status == "ok"
+
+
 def test_relate_requires_subject_and_muscle() -> None:
     with pytest.raises(AnalysisError, match="'muscle'"):
         rel.relate(pd.DataFrame({"subject": ["a"]}))

@@ -186,15 +186,22 @@ def test_mixedlm_within_estimates_the_within_slope() -> None:
     assert fit.slope == pytest.approx(stats.rmcorr(x, y, g).slope, abs=0.02)
 
 
-def test_mixedlm_within_rejects_a_boundary_fit() -> None:
+def test_mixedlm_within_rejects_a_degenerate_fit() -> None:
     pytest.importorskip("statsmodels")
     rng = np.random.default_rng(1)
     g = np.repeat(np.arange(6), 6)
     x = rng.normal(size=g.size)
-    y = 0.3 * x + rng.normal(size=g.size)  # no subject effect at all: Var(RE) -> 0
+    y = 0.3 * x + rng.normal(size=g.size)
+    y -= np.array([y[g == k].mean() for k in g])  # identical subject means: Var(RE) = 0
     fit = stats.mixedlm_within(x, y, g)
-    assert fit.problem != ""
-    assert np.isnan(fit.slope)
+    assert fit.problem.startswith("MixedLM warned")
+    assert np.isnan(fit.slope) and np.isnan(fit.ci_low)
+
+
+def test_mixedlm_within_rejects_a_constant_term() -> None:
+    g = np.repeat(np.arange(5), 4)
+    fit = stats.mixedlm_within(np.arange(20.0), np.arange(20.0) % 3, g, covariates=np.ones(20))
+    assert "singular" in fit.problem
 
 
 def test_mixedlm_within_says_when_statsmodels_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:

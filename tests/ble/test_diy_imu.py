@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pytest
+from ble_fuzz import mutations, random_payloads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -223,28 +224,11 @@ def fuzz_payloads(seeds: list[bytes], n: int, max_len: int, seed: int) -> list[b
     mutations (bit flips, truncation, extension) of the seeds."""
     rng = np.random.default_rng(seed)
     out: list[bytes] = []
-    lengths = rng.integers(0, max_len + 1, n // 2)
-    blob = rng.integers(0, 256, int(lengths.sum()), dtype=np.uint8).tobytes()
-    pos = 0
-    for i, size in enumerate(lengths.tolist()):
-        data = bytearray(blob[pos : pos + size])
-        pos += size
-        if i % 3 == 0 and size >= 18:
+    for i, data in enumerate(random_payloads(rng, n // 2, max_len)):
+        if i % 3 == 0 and len(data) >= 18:
             data[0], data[17] = 1, 3 if i % 2 else 6
         out.append(bytes(data))
-    picks = rng.integers(0, len(seeds), n - n // 2)
-    kinds = rng.integers(0, 3, picks.size)
-    for pick, kind in zip(picks.tolist(), kinds.tolist(), strict=True):
-        data = bytearray(seeds[pick])
-        if kind == 0 and data:
-            for _ in range(int(rng.integers(1, 4))):
-                data[int(rng.integers(0, len(data)))] ^= 1 << int(rng.integers(0, 8))
-        elif kind == 1:
-            data = data[: int(rng.integers(0, len(data) + 1))]
-        else:
-            data += rng.integers(0, 256, int(rng.integers(1, 8)), dtype=np.uint8).tobytes()
-        out.append(bytes(data))
-    return out
+    return out + mutations(rng, seeds, n - n // 2)
 
 
 def test_100k_random_and_mutated_packets_raise_only_decode_error() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from ble_fuzz import mutations, random_payloads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -167,26 +168,9 @@ def test_uuids_are_the_sig_ones() -> None:
 def fuzz_payloads(seeds: list[bytes], n: int, max_len: int, seed: int) -> list[bytes]:
     """n payloads: half random bytes, half mutations (bit flips, truncation, extension) of seeds."""
     rng = np.random.default_rng(seed)
-    out: list[bytes] = []
-    lengths = rng.integers(0, max_len + 1, n // 2)
-    blob = rng.integers(0, 256, int(lengths.sum()), dtype=np.uint8).tobytes()
-    pos = 0
-    for size in lengths.tolist():
-        out.append(blob[pos : pos + size])
-        pos += size
-    picks = rng.integers(0, len(seeds), n - n // 2)
-    kinds = rng.integers(0, 3, picks.size)
-    for pick, kind in zip(picks.tolist(), kinds.tolist(), strict=True):
-        data = bytearray(seeds[pick])
-        if kind == 0 and data:
-            for _ in range(int(rng.integers(1, 4))):
-                data[int(rng.integers(0, len(data)))] ^= 1 << int(rng.integers(0, 8))
-        elif kind == 1:
-            data = data[: int(rng.integers(0, len(data) + 1))]
-        else:
-            data += rng.integers(0, 256, int(rng.integers(1, 8)), dtype=np.uint8).tobytes()
-        out.append(bytes(data))
-    return out
+    return [bytes(p) for p in random_payloads(rng, n // 2, max_len)] + mutations(
+        rng, seeds, n - n // 2
+    )
 
 
 def test_100k_random_and_mutated_payloads_raise_only_decode_error() -> None:

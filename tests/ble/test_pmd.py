@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+from ble_fuzz import mutations, random_payloads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -552,33 +553,15 @@ def fuzz_payloads(seeds: list[bytes], n: int, max_len: int, seed: int) -> list[b
     """n payloads: a third random, a third random behind a plausible PMD header, a third
     mutations (bit flips, truncation, extension) of the seeds."""
     rng = np.random.default_rng(seed)
-    out: list[bytes] = []
     third = n // 3
-    lengths = rng.integers(0, max_len + 1, 2 * third)
-    blob = rng.integers(0, 256, int(lengths.sum()), dtype=np.uint8).tobytes()
     heads = rng.choice(np.array([0, 1, 2, 3, 5, 6], dtype=np.uint8), third)
-    kinds_ = rng.choice(np.array([0, 1, 2, 3, 0x80, 0x81], dtype=np.uint8), third)
-    pos = 0
-    for i, size in enumerate(lengths.tolist()):
-        data = bytearray(blob[pos : pos + size])
-        pos += size
+    frame_types = rng.choice(np.array([0, 1, 2, 3, 0x80, 0x81], dtype=np.uint8), third)
+    out: list[bytes] = []
+    for i, data in enumerate(random_payloads(rng, 2 * third, max_len)):
         if i >= third and len(data) >= 10:
-            data[0] = int(heads[i - third])
-            data[9] = int(kinds_[i - third])
+            data[0], data[9] = int(heads[i - third]), int(frame_types[i - third])
         out.append(bytes(data))
-    picks = rng.integers(0, len(seeds), n - 2 * third)
-    kinds = rng.integers(0, 3, picks.size)
-    for pick, kind in zip(picks.tolist(), kinds.tolist(), strict=True):
-        data = bytearray(seeds[pick])
-        if kind == 0 and data:
-            for _ in range(int(rng.integers(1, 4))):
-                data[int(rng.integers(0, len(data)))] ^= 1 << int(rng.integers(0, 8))
-        elif kind == 1:
-            data = data[: int(rng.integers(0, len(data) + 1))]
-        else:
-            data += rng.integers(0, 256, int(rng.integers(1, 8)), dtype=np.uint8).tobytes()
-        out.append(bytes(data))
-    return out
+    return out + mutations(rng, seeds, n - 2 * third)
 
 
 def test_100k_random_and_mutated_frames_raise_only_decode_error() -> None:

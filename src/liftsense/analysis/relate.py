@@ -314,18 +314,17 @@ def relate(table: pd.DataFrame, config: RelateConfig | None = None) -> RelateRep
 def _relations(
     muscle: str, feature: str, outcome: str, m: pd.DataFrame, is_primary: bool, cfg: RelateConfig
 ) -> list[Relation]:
-    adjusted = "novelty" if cfg.adjust_for_novelty else ""
     common: dict[str, object] = {
         "muscle": muscle,
         "feature": feature,
         "outcome": outcome,
         "family": "primary" if is_primary else "exploratory",
         "level": cfg.level,
-        "adjusted_for": adjusted,
     }
     missing = [c for c in (feature, outcome) if c not in m.columns]
     if missing:
-        empty = {**common, "subject": "", "n_subjects": 0, "n_obs": 0, "n_caffeine_confounded": 0}
+        empty = {**common, "subject": "", "adjusted_for": "", "n_subjects": 0, "n_obs": 0}
+        empty["n_caffeine_confounded"] = 0
         reason = f"column {missing[0]!r} is not in the session table"
         return [_declined({**empty, "method": k, "estimate_kind": ""}, reason) for k in METHODS]
     d = pd.DataFrame(
@@ -340,25 +339,32 @@ def _relations(
     d = d[np.isfinite(d["x"]) & np.isfinite(d["y"])]
 
     def cov_of(part: pd.DataFrame) -> npt.NDArray[np.float64] | None:
-        return part["c"].to_numpy() if cfg.adjust_for_novelty else None
+        # A covariate that does not vary within subjects (novelty not logged, or every gap
+        # the same) cannot be partialled out; using it would only cost a df or break MixedLM.
+        within = part["c"] - part.groupby("subject")["c"].transform("mean")
+        varies = bool(np.any(np.abs(within.to_numpy()) > 1e-12))
+        return part["c"].to_numpy() if cfg.adjust_for_novelty and varies else None
 
-    def base(method: str, subject: str, part: pd.DataFrame, kind: str) -> dict[str, object]:
-        return {
+    def run(method: str, subject: str, part: pd.DataFrame) -> Relation:
+        cov = cov_of(part)
+        kinds = {"rmcorr": "r_rm", "mixedlm": "slope"}
+        base = {
             **common,
             "method": method,
             "subject": subject,
-            "estimate_kind": kind,
+            "estimate_kind": kinds.get(method, "partial_rho" if cov is not None else "rho"),
+            "adjusted_for": "novelty" if cov is not None else "",
             "n_caffeine_confounded": int(part["flag"].sum()),
         }
+        fit = {"rmcorr": _rmcorr, "spearman": _spearman, "mixedlm": _mixedlm}[method]
+        return fit(base, part, cov, cfg)
 
-    out = [_rmcorr(base("rmcorr", "", d, "r_rm"), d, cov_of(d), cfg)]
-    rho_kind = "partial_rho" if cfg.adjust_for_novelty else "rho"
     subjects = sorted(m["subject"].astype(str).unique())
-    for s in subjects:
-        part = d[d["subject"] == s]
-        out.append(_spearman(base("spearman", s, part, rho_kind), part, cov_of(part), cfg))
-    out.append(_mixedlm(base("mixedlm", "", d, "slope"), d, cov_of(d), cfg))
-    return out
+    return [
+        run("rmcorr", "", d),
+        *(run("spearman", s, d[d["subject"] == s]) for s in subjects),
+        run("mixedlm", "", d),
+    ]
 
 
 def _holm_by_family(results: list[Relation]) -> list[Relation]:

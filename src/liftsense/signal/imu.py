@@ -10,8 +10,8 @@ Vertical movement comes from the magnitude of the specific force: ``|f| = |g + a
 the vertical component of the linear acceleration to first order, whatever the sensor's
 orientation, so a wrist or thigh that rotates during the lift does not leak gravity into the
 vertical signal. Drift of the double integral is controlled by zero velocity at the ends of a
-window that starts and ends at rest, zero velocity at turnarounds (``zero_velocity_at``), and a
-gentle high-pass.
+window that starts and ends at rest and a high-pass at a third of the rep rate; the rep
+detector then adds zero-velocity knots at the turnarounds and pauses it finds.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ __all__ = [
     "rotation_progress",
     "vertical_acceleration",
     "vertical_motion",
-    "zero_velocity_at",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -290,19 +289,6 @@ def vertical_motion(
     cutoff = 0.05 if not math.isfinite(period) else min(max(0.35 / period, 0.05), 0.5)
     x = _highpass(np.cumsum(v) / fs_hz, fs_hz, cutoff)
     return v, x
-
-
-def zero_velocity_at(v: FloatArray, idx: npt.NDArray[np.intp], fs_hz: float) -> FloatArray:
-    """Displacement after forcing velocity to zero at sample indices ``idx`` (turnarounds and
-    rests), with the correction interpolated linearly between them."""
-    if idx.size == 0:
-        return _highpass(np.cumsum(v) / fs_hz, fs_hz, 0.015)
-    knots = np.unique(np.concatenate([[0], idx, [v.size - 1]]))
-    vals = v[knots]
-    vals[0] = vals[-1] = 0.0 if knots.size > 2 else vals[0]
-    vc = v - np.interp(np.arange(v.size), knots, vals)
-    out: FloatArray = np.cumsum(vc) / fs_hz
-    return out
 
 
 def rotation_progress(acc: FloatArray, gyro: FloatArray | None, fs_hz: float) -> FloatArray:

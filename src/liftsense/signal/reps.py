@@ -38,7 +38,7 @@ __all__ = ["RepResult", "SetResult", "detect", "format_tempo"]
 
 FloatArray = npt.NDArray[np.float64]
 _MIN_DISP_M = 0.08
-_MIN_ROT_RAD = 0.12
+_MIN_ROT_RAD = 0.2
 _ROT_PREFERRED_RAD = 0.35
 _MIN_REP_S = 0.6
 _SET_SPLIT_S = 8.0

@@ -20,7 +20,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -259,18 +259,21 @@ def _bootstrap_ci(
         return partial_rank_corr(xs, ys, cs)
 
     data = (x, y, *(c[:, j] for j in range(c.shape[1])))
+    options: dict[str, Any] = {
+        "paired": True,
+        "vectorized": False,
+        "n_resamples": n_resamples,
+        "confidence_level": level,
+        "method": "BCa",
+    }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = sps.bootstrap(
-            data,
-            statistic,
-            paired=True,
-            vectorized=False,
-            n_resamples=n_resamples,
-            confidence_level=level,
-            method="BCa",
-            rng=np.random.default_rng(seed),
-        )
+        try:
+            res = sps.bootstrap(data, statistic, rng=np.random.default_rng(seed), **options)
+        except TypeError:  # SciPy < 1.15 names the generator random_state
+            res = sps.bootstrap(
+                data, statistic, random_state=np.random.default_rng(seed), **options
+            )
     lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
     note = "; ".join(sorted({str(w.message).split("\n")[0] for w in caught}))
     if not (np.isfinite(lo) and np.isfinite(hi)):

@@ -405,3 +405,28 @@ def test_imu_joins_gyro_onto_acc_times(tmp_path: Path) -> None:
 def test_scalar_stream_names_are_the_contract() -> None:
     assert SCALAR_STREAMS == ("hr", "rr", "ecg", "ppg")
     assert VECTOR_STREAMS == ("acc", "gyro", "mag")
+
+
+def test_finalize_retimes_samples_with_the_final_clock_fit(tmp_path: Path) -> None:
+    # live times were off by up to 30 ms; the final fit knows better, within its device span
+    t_device = np.arange(0, 20_000_000_000, 5_000_000, dtype=np.int64)  # 20 s at 200 Hz
+    fit = ClockFit(
+        offset_ns=T0,
+        drift_ppm=50.0,
+        device_ref_ns=0,
+        first_device_ns=1_000_000_000,
+        last_device_ns=12_000_000_000,
+    )
+    live = fit.to_host(t_device) + np.random.default_rng(0).integers(0, 30_000_000, t_device.size)
+    live = np.maximum.accumulate(live)
+    with JournalWriter(tmp_path / "s", SessionMeta(session_id="x")) as journal:
+        journal.append("acc", "imu", live, xyz=np.zeros((t_device.size, 3)), t_device_ns=t_device)
+        journal.append("hr", "strap", [T0 + 5 * 10**9], value=[60.0])
+        journal.set_clock("imu", fit)
+    rec = load(tmp_path / "s.parquet")
+    acc = rec.stream("acc", "imu")
+    inside = t_device <= 12_000_000_000 + 2_000_000_000  # the span plus a 2 s margin
+    np.testing.assert_array_equal(acc.index.asi8[inside], fit.to_host(t_device[inside]))
+    np.testing.assert_array_equal(acc.index.asi8[~inside], live[~inside])  # outside: kept
+    assert rec.stream("hr").index.asi8[0] == T0 + 5 * 10**9  # no device time: untouched
+    assert rec.meta.clock["imu"] == fit

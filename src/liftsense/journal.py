@@ -50,6 +50,9 @@ META_SUFFIX = ".partial.json"
 ROW_GROUP_ROWS = 1 << 20
 """Row groups never mix streams or devices, so one stream is read without touching the others."""
 _T = pa.timestamp("ns", tz="UTC")
+_REALIGN_MARGIN_NS = 2_000_000_000
+"""Samples within this device time of a clock fit's points are re-timed with it (a frame's
+first samples precede its timestamp; a clock reset jumps much further)."""
 
 
 def paths_for(base: str | Path) -> tuple[Path, Path, Path]:
@@ -367,6 +370,38 @@ def _journal_meta(meta_path: Path, schema: pa.Schema | None, name: str) -> Sessi
     return SessionMeta(session_id=name, notes="metadata was lost in a crash; samples recovered")
 
 
+def _realigned(table: pa.Table, meta: SessionMeta) -> pa.Table:
+    """Re-time samples that carry a device time with their device's final clock fit.
+
+    Live times come from the fit as it stood when each notification arrived; the final fit has
+    seen the whole session, so it is the better estimate (see ``ble/clock.py``).
+    """
+    fits = {k: c for k, c in meta.clock.items() if c.first_device_ns is not None}
+    if not fits or table.num_rows == 0:
+        return table
+    device = table.column("device").chunk(0)
+    assert isinstance(device, pa.DictionaryArray)
+    labels = device.dictionary.to_pylist()
+    codes = device.indices.to_numpy(zero_copy_only=False)
+    t_device = table.column("t_device").chunk(0)
+    has = t_device.is_valid().to_numpy(zero_copy_only=False)
+    td = t_device.fill_null(0).to_numpy(zero_copy_only=False)
+    t = table.column("t").chunk(0).cast(pa.int64()).to_numpy().copy()
+    changed = False
+    for label, fit in fits.items():
+        if label not in labels or fit.first_device_ns is None:
+            continue
+        first = fit.first_device_ns - _REALIGN_MARGIN_NS
+        last = (fit.last_device_ns or int(td.max())) + _REALIGN_MARGIN_NS
+        rows = (codes == labels.index(label)) & has & (td >= first) & (td <= last)
+        if rows.any():
+            t[rows] = fit.to_host(td[rows])
+            changed = True
+    if not changed:
+        return table
+    return table.set_column(2, "t", _timestamps(t))
+
+
 def _sorted_table(table: pa.Table) -> pa.Table:
     """Sort by stream name, device label, t, with stream/device as one dictionary each."""
     table = table.unify_dictionaries().combine_chunks()
@@ -453,7 +488,8 @@ def finalize(base: str | Path) -> Finalized:
             "its first flush); nothing to recover",
         )
     meta = _journal_meta(meta_path, schema, parquet_path.stem)
-    table = _sorted_table(pa.Table.from_batches(batches, schema=batches[0].schema))
+    table = pa.Table.from_batches(batches, schema=batches[0].schema)
+    table = _sorted_table(_realigned(table.unify_dictionaries().combine_chunks(), meta))
     write_parquet(table, meta, parquet_path)
     t = table.column("t")
     start, end = pc.min(t).as_py(), pc.max(t).as_py()

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+import numpy as np
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -93,6 +95,11 @@ def _num(value: object, where: str, *, optional: bool = False) -> float | None:
     return float(value)
 
 
+def _int_or_none(value: object, where: str) -> int | None:
+    number = _num(value, where, optional=True)
+    return None if number is None else int(number)
+
+
 def _str(value: object, where: str, *, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
@@ -157,11 +164,26 @@ class Intake:
 
 @dataclass(frozen=True)
 class ClockFit:
-    """host_ns = device_ns + offset_ns + drift_ppm * 1e-6 * (device_ns - device_ref_ns)."""
+    """host_ns = device_ns + offset_ns + drift_ppm * 1e-6 * (device_ns - device_ref_ns).
+
+    ``first_device_ns``/``last_device_ns`` (optional) bound the device times the fit was made
+    from; finalization re-times the samples in that span with it (a clock reset starts a new
+    span, and samples before it keep the times they were given live).
+    """
 
     offset_ns: int
     drift_ppm: float
     device_ref_ns: int = 0
+    first_device_ns: int | None = None
+    last_device_ns: int | None = None
+
+    def to_host(self, device_ns: Any) -> Any:
+        """Host ns for device ns (int or int64 array)."""
+        return (
+            device_ns
+            + self.offset_ns
+            + np.round(self.drift_ppm * 1e-6 * (device_ns - self.device_ref_ns)).astype(np.int64)
+        )
 
 
 @dataclass(frozen=True)
@@ -223,7 +245,10 @@ class SessionMeta:
                 for i in self.intake
             ],
             "notes": self.notes,
-            "clock": {label: asdict(c) for label, c in self.clock.items()},
+            "clock": {
+                label: {k: v for k, v in asdict(c).items() if v is not None}
+                for label, c in self.clock.items()
+            },
             "gaps": [
                 {
                     "device": g.device,
@@ -320,6 +345,8 @@ class SessionMeta:
                 device_ref_ns=int(
                     _num(c.get("device_ref_ns", 0), f"clock.{label}.device_ref_ns") or 0
                 ),
+                first_device_ns=_int_or_none(c.get("first_device_ns"), f"clock.{label}"),
+                last_device_ns=_int_or_none(c.get("last_device_ns"), f"clock.{label}"),
             )
         gaps = []
         for i, g in enumerate(_list(root, "gaps")):

@@ -436,7 +436,11 @@ class Collector:
         self.journal.set_clock(
             link.label,
             ClockFit(
-                offset_ns=fit.offset_ns, drift_ppm=fit.drift_ppm, device_ref_ns=fit.device_ref_ns
+                offset_ns=fit.offset_ns,
+                drift_ppm=fit.drift_ppm,
+                device_ref_ns=fit.device_ref_ns,
+                first_device_ns=fit.first_device_ns,
+                last_device_ns=fit.last_device_ns,
             ),
         )
 

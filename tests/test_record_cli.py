@@ -75,6 +75,43 @@ def test_sigterm_finalizes_cleanly(tmp_path: Path) -> None:
     assert len(load(tmp_path / "rec.parquet").stream("acc")) > 0
 
 
+def test_ctrl_c_finalizes_and_says_where(tmp_path: Path) -> None:
+    # a terminal's Ctrl-C: SIGINT with its default disposition (a background job inherits it
+    # ignored, so restore it before exec)
+    wrapper = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            wrapper,
+            "-m",
+            "liftsense.cli",
+            "record",
+            "--simulate",
+            "short",
+            "--speed",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "rec",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_samples(tmp_path / "rec.partial.arrows")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"saved {tmp_path / 'rec.parquet'}" in out
+    assert "WARNING" not in err and "Traceback" not in err
+    assert len(load(tmp_path / "rec.parquet").stream("acc")) > 0
+
+
 def test_sigkill_then_recover_loses_at_most_one_second(tmp_path: Path) -> None:
     proc = start(tmp_path, speed="1")  # host clock = wall clock
     journal = tmp_path / "rec.partial.arrows"

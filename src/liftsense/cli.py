@@ -35,6 +35,8 @@ def app(verbose: int) -> None:
 
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # bumble reports protocol chatter as warnings (e.g. a notification racing an unsubscribe)
+    logging.getLogger("bumble").setLevel(logging.ERROR if verbose < 2 else logging.DEBUG)
 
 
 @app.command()
@@ -236,7 +238,7 @@ def record(
     finally:
         live.stop()
         console.print()
-    console.print(f"saved [bold]{path}[/bold]; analyse it with: liftsense analyze {path}")
+    click.echo(f"saved {path}; analyse it with: liftsense analyze {path}")
 
 
 @app.command()

@@ -14,6 +14,7 @@ stopped and a re-run skips recordings whose outputs are up to date.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import pickle
 import resource
@@ -58,6 +59,7 @@ class Outputs:
     message: str | None = None
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
+    rss_growth_mb: float = math.nan  # peak RSS during this recording minus RSS before it
     subject: str = ""
     heart: Any = None  # HeartSummary, for personal baselines across the subject's sessions
 
@@ -70,6 +72,7 @@ def process_recording(path: str | Path, out: str | Path, *, report: bool = True)
     from liftsense.analysis.session import analyze
 
     started = time.perf_counter()
+    rss_before_mb = _reset_peak_rss()
     path = Path(path)
     result = Outputs(str(path), "")
     try:
@@ -100,8 +103,36 @@ def process_recording(path: str | Path, out: str | Path, *, report: bool = True)
         result.error = type(exc).__name__
         result.message = f"{exc}\n{traceback.format_exc(limit=8)}"
     result.seconds = time.perf_counter() - started
-    result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result.peak_rss_mb = _peak_rss_mb()
+    if math.isfinite(rss_before_mb):
+        result.rss_growth_mb = result.peak_rss_mb - rss_before_mb
     return result
+
+
+def _proc_status_mb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return math.nan
+
+
+def _reset_peak_rss() -> float:
+    """Reset this process's peak-RSS mark (Linux) and return the current RSS in MB, so the
+    memory one recording needs can be measured; NaN where the kernel does not allow it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return _proc_status_mb("VmRSS")
+    except OSError:
+        return math.nan
+
+
+def _peak_rss_mb() -> float:
+    try:
+        return _proc_status_mb("VmHWM")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _safe(name: str) -> str:

@@ -10,7 +10,7 @@ Vertical movement comes from the magnitude of the specific force: ``|f| = |g + a
 the vertical component of the linear acceleration to first order, whatever the sensor's
 orientation, so a wrist or thigh that rotates during the lift does not leak gravity into the
 vertical signal. Drift of the double integral is controlled by zero velocity at the ends of a
-window that starts and ends at rest and a high-pass at a third of the rep rate; the rep
+window that starts and ends at rest and a high-pass at half the rep rate; the rep
 detector then adds zero-velocity knots at the turnarounds and pauses it finds.
 """
 
@@ -159,9 +159,9 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
             f"IMU data too short ({t[-1] if t.size else 0:.1f} s, {t.size} samples): "
             f"need at least {_MIN_DURATION_S:g} s"
         )
-    if np.ptp(acc, axis=0).max() < 1e-6:
-        raise AnalysisError("IMU acc is constant: the sensor sent no changing data (stuck or off?)")
     few = acc[:: max(1, t.size // 20000)]  # a scale check needs no more
+    if np.ptp(few, axis=0).max() < 1e-6 and np.ptp(acc, axis=0).max() < 1e-6:
+        raise AnalysisError("IMU acc is constant: the sensor sent no changing data (stuck or off?)")
     mag = float(np.median(np.linalg.norm(few, axis=1)))
     if 0.6 < mag < 1.5:
         raise AnalysisError(
@@ -279,14 +279,14 @@ def vertical_motion(
 
     The window should start and end at rest: the mean vertical acceleration over it is taken
     as the bias, which makes the velocity zero at both ends. The displacement is high-passed
-    at a third of the rep rate (the dominant period of the acceleration; 0.05-0.5 Hz): good
+    at half the rep rate (from the dominant period of the acceleration; 0.05-0.5 Hz): good
     enough to find reps, not to time them (the caller adds zero-velocity knots).
     """
     a = vertical_acceleration(acc, fs_hz, gyro)
     v = np.cumsum(a) / fs_hz
     v -= np.linspace(v[0], v[-1], v.size)
     period = dominant_period_s(lowpass(a, fs_hz, 3.0), fs_hz)
-    cutoff = 0.05 if not math.isfinite(period) else min(max(0.35 / period, 0.05), 0.5)
+    cutoff = 0.05 if not math.isfinite(period) else min(max(0.5 / period, 0.05), 0.5)
     x = _highpass(np.cumsum(v) / fs_hz, fs_hz, cutoff)
     return v, x
 

@@ -3,11 +3,12 @@
 The progress signal ``s`` is oriented so that the lifter's start position is low and the far end
 of the first movement is high (bar displacement for a squat with the sign flipped, the curl's
 lift, a thigh's rotation...). A rep is a prominent peak of ``s`` with the plateaus before and
-after it; each movement (out to the peak, back from it) is timed from its 10 % and 90 % level
-crossings, interpolated between samples. Smooth human movements start and end gently, so the
-threshold crossings lie inside the movement: onset and arrival are extrapolated assuming the
-minimum-jerk shape, whose 10-90 % rise takes ``1 - 2 * TAU10`` of the whole movement. A movement
-that reverses by more than a fifth of its range before completing is a failed attempt.
+after it; each movement (out to the peak, back from it) is timed from the crossing times of 20,
+30 ... 80 % of its range, interpolated between samples. Smooth human movements start and end
+gently, so onset and arrival are extrapolated by a least-squares fit of those times to the
+minimum-jerk shape (``_TAUS``: when a minimum-jerk movement crosses each level). A movement that
+reverses by more than a fifth of its range before completing, a rep that comes back less than
+half-way, or one that never comes back is a failed attempt.
 """
 
 from __future__ import annotations
@@ -20,16 +21,9 @@ import numpy.typing as npt
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.signal import find_peaks
 
-__all__ = ["TAU10", "RawRep", "find_reps", "join_turnaround"]
+__all__ = ["RawRep", "find_reps", "join_turnaround"]
 
 FloatArray = npt.NDArray[np.float64]
-
-
-def _tau10() -> float:
-    # root of 10 t^3 - 15 t^4 + 6 t^5 = 0.1 in (0, 0.5)
-    roots = np.roots([6.0, -15.0, 10.0, 0.0, 0.0, -0.1])
-    real = [r.real for r in roots if abs(r.imag) < 1e-9 and 0 < r.real < 0.5]
-    return float(real[0])
 
 
 def _mj_inverse(frac: float) -> float:
@@ -37,8 +31,6 @@ def _mj_inverse(frac: float) -> float:
     return float(next(r.real for r in roots if abs(r.imag) < 1e-9 and -1e-9 <= r.real <= 1 + 1e-9))
 
 
-#: Fraction of a minimum-jerk movement elapsed when it has covered 10 % of its range.
-TAU10 = _tau10()
 #: Levels (fractions of the range) whose crossing times are fitted, and when a minimum-jerk
 #: movement crosses them (fraction of its duration).
 _LEVELS = np.arange(0.2, 0.81, 0.1)
@@ -177,6 +169,25 @@ def _reverses(seg: FloatArray, span: float, rising: bool) -> bool:
     return bool(back.max() > _REVERSAL * span)
 
 
+def _cut_rep(s: FloatArray, i0: int, p: int, i1: int, prom: float) -> RawRep | None:
+    """A rep cut by the start or end of the signal (one side ends at the edge less than 70 %
+    of the way), with the missing movement clipped at the edge; None if neither side is cut."""
+    l0, l1, l2 = float(s[i0]), float(s[p]), float(s[i1])
+    cut_start = i0 <= 1 and l1 - l0 < 0.7 * (l1 - l2)
+    cut_end = i1 >= s.size - 2 and l1 - l2 < 0.7 * (l1 - l0)
+    if not (cut_start or cut_end) or (cut_start and cut_end):
+        return None
+    top = np.flatnonzero(s[i0 : i1 + 1] >= l1 - 0.05 * prom) + i0
+    arr, leave = float(top[0]), float(top[-1])
+    if cut_start:
+        back = np.flatnonzero(s[p : i1 + 1] <= l2 + 0.05 * prom)
+        end = float(p + back[0]) if back.size else float(i1)
+        return RawRep(float(i0), arr, leave, end, l1 - (l1 - l2), l1, l2, i0, p, i1, False)
+    start = np.flatnonzero(s[i0 : p + 1] <= l0 + 0.05 * prom)
+    begin = float(i0 + start[-1]) if start.size else float(i0)
+    return RawRep(begin, arr, leave, float(i1), l0, l1, l1 - (l1 - l0), i0, p, i1, False)
+
+
 def find_reps(
     s: FloatArray,
     fs_hz: float,
@@ -218,6 +229,10 @@ def find_reps(
         d_out, d_back = l1 - l0, l1 - l2
         if min(d_out, d_back) <= 0:
             continue
+        cut = _cut_rep(s, i0, p, i1, float(prom[k]))
+        if cut is not None:  # the recording starts or ends inside this rep: count it
+            out.append(cut)
+            continue
         seg_out = s[i0 : p + 1]
         t10 = _cross(seg_out, l0 + 0.1 * d_out, rising=True, last=True)
         t90 = None
@@ -232,13 +247,17 @@ def find_reps(
             rising=False,
             last=True,
         )
-        if t10 is None or t90 is None or b10 is None or b90 is None or t90 < t10 or b10 < b90:
+        if t10 is None or t90 is None or t90 < t10:
             continue
         on_o, dur_out = _fit_movement(seg_out, l0, d_out, rising=True, arc_rad=arc_rad)
-        on_b, dur_back = _fit_movement(seg_back, l1, d_back, rising=False, arc_rad=arc_rad)
         if not (min_move_s * fs_hz <= dur_out <= max_move_s * fs_hz):
             continue
-        if not (min_move_s * fs_hz <= dur_back <= max_move_s * fs_hz):
+        on_b, dur_back = _fit_movement(seg_back, l1, d_back, rising=False, arc_rad=arc_rad)
+        back_ok = b10 is not None and b90 is not None and b10 >= b90
+        if not (back_ok and min_move_s * fs_hz <= dur_back <= max_move_s * fs_hz):
+            if d_back < 0.5 * d_out:  # went out and never came back: a failed attempt
+                arr = i0 + on_o + dur_out
+                out.append(RawRep(i0 + on_o, arr, arr, arr, l0, l1, l2, i0, p, i1, True))
             continue
         out_on = i0 + on_o
         out_arr = out_on + dur_out
@@ -249,7 +268,7 @@ def find_reps(
         failed = (
             lopsided
             or _reverses(s[i0 + int(t10) : p + 1], d_out, rising=True)
-            or _reverses(s[p : p + int(b10) + 1], d_back, rising=False)
+            or _reverses(s[p : p + int(b10 or 0) + 1], d_back, rising=False)
         )
         out.append(RawRep(out_on, out_arr, back_on, back_arr, l0, l1, l2, i0, p, i1, failed))
     return out

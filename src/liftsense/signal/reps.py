@@ -6,11 +6,13 @@ in any orientation, 12.5-416 Hz, with or without gyro. Steps:
 1. ``imu.prepare``: validate, resample to 50 Hz (anti-aliased), flag long gaps.
 2. ``segment``: candidate windows of activity between rests (walking excluded), or the
    recording's set markers when given.
-3. Per window, a progress signal: the vertical displacement from the orientation-free magnitude of
-   the specific force (drift held by zero velocity at rests and turnarounds), or, when the
-   sensor barely moves up and down (a thigh in an RDL), its rotation.
-4. ``phases.find_reps``: prominent excursions of that signal, each movement timed from its
-   10/90 % crossings; reps that reverse half-way are failed attempts.
+3. ``progress``: per window, a progress signal: the sensor's vertical displacement (gravity
+   removed with the gyro, or orientation-free from the magnitude of the specific force), or its
+   rotation when that finds more complete reps (a thigh in an RDL); drift held by zero velocity
+   at rests, pauses and turnarounds and by each rep returning to its start level.
+4. ``phases.find_reps``: prominent excursions of that signal, each movement timed by fitting
+   the crossing times of 20-80 % of its range to a minimum-jerk profile; reps that reverse
+   part-way or never come back are failed attempts, counted apart.
 5. Which movement is eccentric comes from the exercise table (``exercises.exercise_info``); for
    an unknown exercise the start position is where the window rests, and lowering from it is
    taken as eccentric.
@@ -30,16 +32,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from liftsense.signal import imu as _imu
-from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise, exercise_info
-from liftsense.signal.phases import RawRep, find_reps, join_turnaround
+from liftsense.signal.exercises import Exercise, exercise_info
+from liftsense.signal.phases import RawRep, join_turnaround
+from liftsense.signal.progress import reps_in_window
 from liftsense.signal.segment import candidate_windows, marker_windows
 
 __all__ = ["RepResult", "SetResult", "detect", "format_tempo"]
 
 FloatArray = npt.NDArray[np.float64]
-_MIN_DISP_M = 0.08
-_MIN_ROT_RAD = 0.2
-_ROT_PREFERRED_RAD = 0.35
 _MIN_REP_S = 0.6
 _SET_SPLIT_S = 8.0
 _MIN_REL_ROM = 0.35
@@ -137,145 +137,6 @@ def format_tempo(phases_s: Iterable[float]) -> str:
         r = round(float(v) * 2) / 2 if math.isfinite(v) else 0.0
         parts.append(f"{r:g}")
     return "-".join(parts)
-
-
-def _edge_sign(s: FloatArray, fs: float) -> float:
-    """-1 if ``s`` must be flipped so that the window's resting ends lie nearer its low side."""
-    k = max(int(fs), 1)
-    edge = float(np.median(np.concatenate([s[:k], s[-k:]])))
-    lo, hi = np.quantile(s, [0.05, 0.95])
-    return -1.0 if edge - lo > hi - edge else 1.0
-
-
-def _oriented_reps(
-    sig: FloatArray, fs: float, min_prom: float, arc: float, sign: float | None
-) -> tuple[list[RawRep], float]:
-    """Reps in ``sign * sig``; with ``sign`` None, the orientation giving more completed reps
-    (ties: the one whose resting ends lie low)."""
-    if sign is not None:
-        return _mark_abnormal(find_reps(sign * sig, fs, min_prominence=min_prom, arc_rad=arc)), sign
-    first = _edge_sign(sig, fs)
-    best: tuple[list[RawRep], float] = ([], first)
-    for sg in (first, -first):
-        raw = _mark_abnormal(find_reps(sg * sig, fs, min_prominence=min_prom, arc_rad=arc))
-        if sum(not r.failed for r in raw) > sum(not r.failed for r in best[0]):
-            best = (raw, sg)
-    return best
-
-
-def _reps_in_window(
-    u: _imu.UniformImu, i0: int, i1: int, info: Exercise
-) -> tuple[list[RawRep], FloatArray, str, bool]:
-    """Reps in one window, the oriented displacement (m) they were measured on, the kind of
-    progress signal used (``displacement`` or ``rotation``), and whether reps start with the
-    eccentric (from the table, or for an unknown exercise: whether the first movement from
-    the resting position goes down)."""
-    fs = u.fs_hz
-    acc = u.acc[i0:i1]
-    gyro = u.gyro[i0:i1] if u.gyro is not None else None
-    v, x = _imu.vertical_motion(acc, fs, gyro)
-    known = info is not DEFAULT_EXERCISE
-    first_down = (info.eccentric_direction == "down") == info.starts_with_eccentric
-    amp_d = float(np.subtract(*np.quantile(x, [0.95, 0.05])))
-    rot = _imu.rotation_progress(acc, gyro, fs)
-    amp_r = float(np.subtract(*np.quantile(rot, [0.95, 0.05])))
-    corr = float(np.corrcoef(rot, x)[0, 1]) if amp_d > 0 and amp_r > 0 else 0.0
-    arc = math.radians(info.arc_deg)
-    raw_d: list[RawRep] = []
-    sign = (-1.0 if first_down else 1.0) if known else _edge_sign(x, fs)
-    if amp_d >= _MIN_DISP_M:
-        raw_d, sign = _oriented_reps(x, fs, 0.6 * _MIN_DISP_M, arc, sign if known else None)
-    kind, raw = "displacement", raw_d
-    if amp_r >= _MIN_ROT_RAD and (amp_r >= _ROT_PREFERRED_RAD or not raw_d):
-        # a joint rotating in step with the movement (thigh, hip, forearm in a curl) can be a
-        # cleaner progress signal than a small vertical displacement seen through a sensor
-        # whose axes disagree on scale: use it when it finds more complete reps; but a wrist
-        # that tilts forth and back within each squat shows two rotation peaks per rep
-        r_sign = sign * math.copysign(1.0, corr) if abs(corr) >= 0.6 else None
-        raw_r, r_sign = _oriented_reps(rot, fs, 0.75 * _MIN_ROT_RAD, 0.0, r_sign)
-        done_d, done_r = sum(not r.failed for r in raw_d), sum(not r.failed for r in raw_r)
-        if done_r >= 2 and done_r > done_d and not (done_d >= 2 and done_r >= 1.6 * done_d):
-            kind, raw = "rotation", raw_r
-            if abs(corr) >= 0.6:
-                sign = r_sign * math.copysign(1.0, corr)
-    disp = sign * x
-    ecc_first = info.starts_with_eccentric if known else sign < 0
-    raw = _mark_abnormal(raw)
-    first = raw
-    for _ in range(2):  # drift control: zero velocity at rests and turnarounds, then redo
-        normal = [r for r in raw if not r.failed]
-        if not normal:
-            break
-        disp = sign * np.cumsum(v - _velocity_correction(normal, fs, v)) / fs
-        if kind != "displacement":
-            break
-        raw = (
-            _mark_abnormal(find_reps(disp, fs, min_prominence=0.6 * _MIN_DISP_M, arc_rad=arc))
-            or raw
-        )
-    # a failed attempt seen in the first pass may be smoothed away by the drift control
-    seen = [r.out_on for r in raw]
-    raw = raw + [r for r in first if r.failed and all(abs(r.out_on - o) > fs for o in seen)]
-    return raw, disp, kind, ecc_first
-
-
-def _mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
-    """Flag as failed a rep whose movements take over 2.5 times the set's median: a grind
-    that stalled, was lowered and dumped, rather than a rep."""
-    if len(raw) < 3:
-        return raw
-    moves = np.array([(r.out_arr - r.out_on) + (r.back_arr - r.back_on) for r in raw])
-    limit = 2.5 * float(np.median(moves))
-    return [replace(r, failed=True) if m > limit else r for r, m in zip(raw, moves, strict=True)]
-
-
-def _velocity_correction(raw: list[RawRep], fs: float, v: FloatArray) -> FloatArray:
-    """Velocity error to subtract from ``v`` (piecewise linear between knots).
-
-    Pinned knots, where the load is still and the error is the measured velocity: every 0.1 s
-    inside pauses (0.15 s margins) and before the first and after the last rep (0.5 s
-    margins, so re-racking is not timed), and the turnarounds at the start position. The far
-    turnaround of a rep without a pause is a free knot, set so that the rep returns to the
-    level it started from: its extreme is too flat to place within the few samples where a
-    fast movement still moves.
-    """
-    n = v.size
-    rows = sorted(raw, key=lambda r: r.out_on)
-    pinned: set[int] = set()
-    free: list[tuple[int, int, int]] = []
-
-    def inside(a: float, b: float) -> set[int]:
-        return {int(i) for i in np.arange(a + 0.15 * fs, b - 0.15 * fs, 0.1 * fs)}
-
-    if rows:
-        pinned |= {int(i) for i in np.arange(0, rows[0].out_on - 0.5 * fs, 0.1 * fs)}
-        pinned |= {int(i) for i in np.arange(max(r.back_arr for r in rows) + 0.5 * fs, n, 0.1 * fs)}
-        pinned.add(rows[0].i0)
-    for k, r in enumerate(rows):
-        if r.back_on - r.out_arr < 0.3 * fs:
-            free.append((r.ipk, r.i0, r.i1))
-        else:
-            pinned |= inside(r.out_arr, r.back_on)
-        nxt = rows[k + 1].out_on if k + 1 < len(rows) else None
-        if nxt is None or nxt - r.back_arr < 0.3 * fs:
-            pinned.add(r.i1)
-        else:
-            pinned |= inside(r.back_arr, nxt)
-    pins = sorted(p for p in pinned if 0 <= p < n)
-    free = [f for f in free if 0 <= f[0] < n and f[0] not in pinned]
-    if not pins:
-        return np.zeros(n)
-    keys = np.array(sorted(pins + [f[0] for f in free]))
-    grid = np.arange(n)
-    base_vals = np.where(np.isin(keys, pins), v[keys], 0.0)
-    corr: FloatArray = np.interp(grid, keys, base_vals)
-    for p, i0, i1 in free:
-        hat = np.interp(grid, keys, (keys == p).astype(np.float64))
-        span = slice(i0, i1 + 1)
-        weight = float(hat[span].sum())
-        if weight > 0:
-            corr = corr + hat * float((v[span].sum() - corr[span].sum()) / weight)
-    return corr
 
 
 def _phase_speeds(
@@ -424,7 +285,7 @@ def detect(
     min_reps = 1 if source == "markers" else 2
     results: list[SetResult] = []
     for i0, i1 in windows:
-        raw, disp, kind, ecc_first = _reps_in_window(u, i0, i1, info)
+        raw, disp, kind, ecc_first = reps_in_window(u, i0, i1, info)
         vel = np.gradient(disp) * u.fs_hz if disp.size > 1 else disp
         for reps, failed in _to_results(raw, disp, vel, i0=i0, fs=u.fs_hz, ecc_first=ecc_first):
             durations = [r.eccentric_s + r.concentric_s for r in reps]

@@ -1,0 +1,220 @@
+"""The progress signal of one candidate window, its reps, and the drift control behind them.
+
+A window (see ``segment``) gets two candidate progress signals: the vertical displacement of the
+sensor (``imu.vertical_motion``) and its rotation about its main axis
+(``imu.rotation_progress``). The one that yields more complete reps wins, unless the rotation's
+reps are much shorter than the displacement's (a wrist tilting forth and back within each rep
+shows two rotation peaks per rep).
+The displacement is then re-integrated with the velocity error removed at every point where the
+load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
+so that the load returns to the level it started from; reps are found again on the result.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+from scipy.signal import find_peaks
+
+from liftsense.signal import imu as _imu
+from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
+from liftsense.signal.phases import RawRep, find_reps
+
+__all__ = ["reps_in_window"]
+
+FloatArray = npt.NDArray[np.float64]
+MIN_DISP_M = 0.08
+MIN_ROT_RAD = 0.2
+_ROT_PREFERRED_RAD = 0.35
+
+
+def _edge_sign(s: FloatArray, fs: float) -> float:
+    """-1 if ``s`` must be flipped so that the window's resting ends lie nearer its low side."""
+    k = max(int(fs), 1)
+    edge = float(np.median(np.concatenate([s[:k], s[-k:]])))
+    lo, hi = np.quantile(s, [0.05, 0.95])
+    return -1.0 if edge - lo > hi - edge else 1.0
+
+
+def _oriented_reps(
+    sig: FloatArray, fs: float, min_prom: float, arc: float, sign: float | None
+) -> tuple[list[RawRep], float]:
+    """Reps in ``sign * sig``; with ``sign`` None, the orientation giving more completed reps
+    (ties: the one whose resting ends lie low)."""
+    if sign is not None:
+        return _mark_abnormal(find_reps(sign * sig, fs, min_prominence=min_prom, arc_rad=arc)), sign
+    first = _edge_sign(sig, fs)
+    best: tuple[list[RawRep], float] = ([], first)
+    for sg in (first, -first):
+        raw = _mark_abnormal(find_reps(sg * sig, fs, min_prominence=min_prom, arc_rad=arc))
+        if sum(not r.failed for r in raw) > sum(not r.failed for r in best[0]):
+            best = (raw, sg)
+    return best
+
+
+def reps_in_window(
+    u: _imu.UniformImu, i0: int, i1: int, info: Exercise
+) -> tuple[list[RawRep], FloatArray, str, bool]:
+    """Reps in one window, the oriented displacement (m) they were measured on, the kind of
+    progress signal used (``displacement`` or ``rotation``), and whether reps start with the
+    eccentric (from the table, or for an unknown exercise: whether the first movement from
+    the resting position goes down)."""
+    fs = u.fs_hz
+    acc = u.acc[i0:i1]
+    gyro = u.gyro[i0:i1] if u.gyro is not None else None
+    v, x = _imu.vertical_motion(acc, fs, gyro)
+    known = info is not DEFAULT_EXERCISE
+    first_down = (info.eccentric_direction == "down") == info.starts_with_eccentric
+    amp_d = float(np.subtract(*np.quantile(x, [0.95, 0.05])))
+    rot = _imu.rotation_progress(acc, gyro, fs)
+    amp_r = float(np.subtract(*np.quantile(rot, [0.95, 0.05])))
+    corr = float(np.corrcoef(rot, x)[0, 1]) if amp_d > 0 and amp_r > 0 else 0.0
+    arc = math.radians(info.arc_deg)
+    raw_d: list[RawRep] = []
+    r_sig = rot
+    sign = (-1.0 if first_down else 1.0) if known else _edge_sign(x, fs)
+    if amp_d >= MIN_DISP_M:
+        raw_d, sign = _oriented_reps(x, fs, 0.6 * MIN_DISP_M, arc, sign if known else None)
+    kind, raw = "displacement", raw_d
+    if amp_r >= MIN_ROT_RAD and (amp_r >= _ROT_PREFERRED_RAD or not raw_d):
+        # a joint rotating in step with the movement (thigh, hip, forearm in a curl) can be a
+        # cleaner progress signal than a small vertical displacement seen through a sensor
+        # whose axes disagree on scale: use it when it finds more complete reps; but a wrist
+        # that tilts forth and back within each squat shows two rotation peaks per rep
+        r_sign = sign * math.copysign(1.0, corr) if abs(corr) >= 0.6 else None
+        raw_r, r_sign = _oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, r_sign)
+        r_sig = r_sign * rot
+        done_d, done_r = sum(not r.failed for r in raw_d), sum(not r.failed for r in raw_r)
+        halves = done_d >= 2 and _median_rep_s(raw_r) < 0.7 * _median_rep_s(raw_d)
+        # a tie goes to a rotation that tracks the displacement (a thigh or a hip): cleaner
+        better = done_r > done_d or (done_r == done_d and abs(corr) >= 0.6)
+        if done_r >= 2 and better and not halves:
+            kind, raw = "rotation", raw_r
+            if abs(corr) >= 0.6:
+                sign = r_sign * math.copysign(1.0, corr)
+    disp = sign * x
+    first_sig = r_sig if kind == "rotation" else disp
+    ecc_first = info.starts_with_eccentric if known else sign < 0
+    raw = _mark_abnormal(raw)
+    first = raw
+    for _ in range(2):  # drift control: zero velocity at rests and turnarounds, then redo
+        normal = [r for r in raw if not r.failed]
+        if not normal:
+            break
+        disp = sign * np.cumsum(v - _velocity_correction(normal, fs, v)) / fs
+        if kind != "displacement":
+            break
+        raw = (
+            _mark_abnormal(find_reps(disp, fs, min_prominence=0.6 * MIN_DISP_M, arc_rad=arc)) or raw
+        )
+    # a failed attempt seen in the first pass may be smoothed away by the drift control
+    seen = [r.out_on for r in raw]
+    raw = raw + [r for r in first if r.failed and all(abs(r.out_on - o) > fs for o in seen)]
+    raw += _attempt_after(raw, (sign * x) if kind == "displacement" else first_sig, fs)
+    return raw, disp, kind, ecc_first
+
+
+def _median_rep_s(raw: list[RawRep]) -> float:
+    """Median duration of the completed reps (samples); NaN if none."""
+    done = [r.back_arr - r.out_on for r in raw if not r.failed]
+    return float(np.median(done)) if done else math.nan
+
+
+def _mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
+    """Flag as failed a rep whose movements take over 2.5 times the set's median: a grind
+    that stalled, was lowered and dumped, rather than a rep."""
+    if len(raw) < 3:
+        return raw
+    moves = np.array([(r.out_arr - r.out_on) + (r.back_arr - r.back_on) for r in raw])
+    limit = 2.5 * float(np.median(moves))
+    return [replace(r, failed=True) if m > limit else r for r, m in zip(raw, moves, strict=True)]
+
+
+def _attempt_after(raw: list[RawRep], s: FloatArray, fs: float) -> list[RawRep]:
+    """A failed attempt right after the last completed rep (within 8 s): an excursion of at
+    least 30 % of the set's range in the first-pass progress ``s``, too short a return or too
+    small to be a rep, as a failed RawRep."""
+    done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
+    if len(done) < 2 or any(r.failed and r.out_on > done[-1].out_on for r in raw):
+        return []
+    rom = float(np.median([r.level1 - 0.5 * (r.level0 + r.level2) for r in done]))
+    a = math.ceil(done[-1].back_arr)
+    b = min(a + int(8 * fs), s.size)
+    if b - a < fs or rom <= 0:
+        return []
+    peaks, props = find_peaks(s[a:b], prominence=0.3 * rom)
+    if peaks.size == 0:
+        return []
+    p = a + int(peaks[0])
+    t = float(a + props["left_bases"][0])
+    lvl = float(s[p])
+    return [RawRep(t, float(p), float(p), float(p), lvl, lvl, lvl, int(t), p, p, True)]
+
+
+def _doubtful(r: RawRep, rows: list[RawRep]) -> bool:
+    """A rep unlike the rest of its set: lopsided, or its way back much slower."""
+    if len(rows) < 3:
+        return False
+    back = float(np.median([q.back_arr - q.back_on for q in rows]))
+    d_out, d_back = r.level1 - r.level0, r.level1 - r.level2
+    return min(d_out, d_back) < 0.7 * max(d_out, d_back) or (r.back_arr - r.back_on) > 1.8 * back
+
+
+def _velocity_correction(raw: list[RawRep], fs: float, v: FloatArray) -> FloatArray:
+    """Velocity error to subtract from ``v`` (piecewise linear between knots).
+
+    Pinned knots, where the load is still and the error is the measured velocity: every 0.1 s
+    inside pauses (0.15 s margins) and before the first and after the last rep (0.5 s
+    margins, so re-racking is not timed), and the turnarounds at the start position. The far
+    turnaround of a rep without a pause is a free knot, set so that the rep returns to the
+    level it started from: its extreme is too flat to place within the few samples where a
+    fast movement still moves.
+    """
+    n = v.size
+    rows = sorted(raw, key=lambda r: r.out_on)
+    pinned: set[int] = set()
+    free: list[tuple[int, int, int]] = []
+
+    def inside(a: float, b: float) -> set[int]:
+        return {int(i) for i in np.arange(a + 0.15 * fs, b - 0.15 * fs, 0.1 * fs)}
+
+    if rows:
+        pinned |= {int(i) for i in np.arange(0, rows[0].out_on - 1.0 * fs, 0.1 * fs)}
+        pinned |= {int(i) for i in np.arange(max(r.back_arr for r in rows) + 0.5 * fs, n, 0.1 * fs)}
+        pinned.add(rows[0].i0)
+    for k, r in enumerate(rows):
+        nxt = rows[k + 1].out_on if k + 1 < len(rows) else None
+        far_pause = r.back_on - r.out_arr >= 0.3 * fs
+        start_pause = nxt is not None and nxt - r.back_arr >= 0.3 * fs
+        if far_pause:
+            pinned |= inside(r.out_arr, r.back_on)
+        elif k == len(rows) - 1 and _doubtful(r, rows):
+            pinned.add(r.ipk)  # a last rep unlike the others may be a failed attempt
+        else:
+            free.append((r.ipk, r.i0, r.i1))
+        if start_pause:
+            pinned |= inside(r.back_arr, float(nxt or 0))
+        else:
+            pinned.add(r.i1)
+    pins = sorted(p for p in pinned if 0 <= p < n)
+    unique: dict[int, tuple[int, int, int]] = {}
+    for f in free:
+        if 0 <= f[0] < n and f[0] not in pinned:
+            unique.setdefault(f[0], f)
+    free = list(unique.values())
+    if not pins:
+        return np.zeros(n)
+    keys = np.array(sorted(pins + [f[0] for f in free]))
+    grid = np.arange(n)
+    base_vals = np.where(np.isin(keys, pins), v[keys], 0.0)
+    corr: FloatArray = np.interp(grid, keys, base_vals)
+    for p, i0, i1 in free:
+        hat = np.interp(grid, keys, (keys == p).astype(np.float64))
+        span = slice(i0, i1 + 1)
+        weight = float(hat[span].sum())
+        if weight > 0:
+            corr = corr + hat * float((v[span].sum() - corr[span].sum()) / weight)
+    return corr

@@ -114,6 +114,17 @@ def make_series() -> list[dict[str, Any]]:
     return out
 
 
+def run_in_venv(python: str, program: str, payload: str) -> Any:
+    """Run ``program`` with another venv's python, JSON in on stdin and out on stdout."""
+    run = subprocess.run(
+        [python, "-c", program], input=payload, capture_output=True, text=True, check=False
+    )
+    if run.returncode != 0:
+        print(run.stderr, file=sys.stderr)
+        return None
+    return json.loads(run.stdout)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nk-python", required=True, help="python of a venv with neurokit2")
@@ -122,17 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     series = make_series()
     payload = json.dumps([{"peaks_ms": s["peaks_ms"]} for s in series])
-    run = subprocess.run(
-        [args.nk_python, "-c", NK_PROGRAM],
-        input=payload,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if run.returncode != 0:
-        print(run.stderr, file=sys.stderr)
+    nk = run_in_venv(args.nk_python, NK_PROGRAM, payload)
+    if nk is None:
         return 1
-    nk = json.loads(run.stdout)
     for s, r in zip(series, nk["results"], strict=True):
         r.pop("seconds")
         s["neurokit2"] = r
@@ -141,17 +144,9 @@ def main(argv: list[str] | None = None) -> int:
             np.diff(np.asarray(s["peaks_ms"]), prepend=s["peaks_ms"][0] - s["first_rr_ms"]).tolist()
             for s in series
         ]
-        run = subprocess.run(
-            [args.systole_python, "-c", SYSTOLE_PROGRAM],
-            input=json.dumps(rrs),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if run.returncode != 0:
-            print(run.stderr, file=sys.stderr)
+        sy = run_in_venv(args.systole_python, SYSTOLE_PROGRAM, json.dumps(rrs))
+        if sy is None:
             return 1
-        sy = json.loads(run.stdout)
         for s, r in zip(series, sy["results"], strict=True):
             s["systole"] = r
     doc = {

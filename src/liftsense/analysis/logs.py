@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -268,6 +268,36 @@ def _frame(
     )
 
 
+def _read_log(
+    path: str | Path,
+    filename: str,
+    columns: Sequence[str],
+    value_cols: tuple[str, str],
+    checks: tuple[Callable[[str, Path, int], str], Callable[[str, Path, int], float]],
+    kind: str,
+    *,
+    missing_ok: bool,
+) -> pd.DataFrame:
+    """Read one log, validating every row (time, subject, then the two value columns)."""
+    file = _resolve(path, filename)
+    if not file.exists():
+        if missing_ok:
+            return _frame([], value_cols)
+        raise LogError(f"{file}: no {kind} log; create it with `liftsense log {kind}`")
+    check_a, check_b = checks
+    records = [
+        (
+            line,
+            _check_time(row["time"], file, line),
+            _check_subject(row["subject"], file, line),
+            check_a(row[value_cols[0]], file, line),
+            check_b(row[value_cols[1]], file, line),
+        )
+        for line, row in _rows(file, columns)
+    ]
+    return _frame(records, value_cols)
+
+
 def _resolve(path: str | Path, filename: str) -> Path:
     p = Path(path)
     return p / filename if p.is_dir() else p
@@ -284,22 +314,15 @@ def read_soreness(path: str | Path, *, missing_ok: bool = False) -> pd.DataFrame
     Raises:
         LogError: naming the file and line of the first problem.
     """
-    file = _resolve(path, SORENESS_FILE)
-    if missing_ok and not file.exists():
-        return _frame([], ("muscle", "rating"))
-    if not file.exists():
-        raise LogError(f"{file}: no soreness log; create it with `liftsense log soreness`")
-    records = [
-        (
-            line,
-            _check_time(row["time"], file, line),
-            _check_subject(row["subject"], file, line),
-            _check_muscle(row["muscle"], file, line),
-            _check_rating(row["rating"], file, line),
-        )
-        for line, row in _rows(file, SORENESS_COLUMNS)
-    ]
-    return _frame(records, ("muscle", "rating"))
+    return _read_log(
+        path,
+        SORENESS_FILE,
+        SORENESS_COLUMNS,
+        ("muscle", "rating"),
+        (_check_muscle, _check_rating),
+        "soreness",
+        missing_ok=missing_ok,
+    )
 
 
 def read_intake(path: str | Path, *, missing_ok: bool = False) -> pd.DataFrame:
@@ -311,22 +334,15 @@ def read_intake(path: str | Path, *, missing_ok: bool = False) -> pd.DataFrame:
     Raises:
         LogError: naming the file and line of the first problem.
     """
-    file = _resolve(path, INTAKE_FILE)
-    if missing_ok and not file.exists():
-        return _frame([], ("substance", "dose_mg"))
-    if not file.exists():
-        raise LogError(f"{file}: no intake log; create it with `liftsense log intake`")
-    records = [
-        (
-            line,
-            _check_time(row["time"], file, line),
-            _check_subject(row["subject"], file, line),
-            _check_substance(row["substance"], file, line),
-            _check_dose(row["dose_mg"], file, line),
-        )
-        for line, row in _rows(file, INTAKE_COLUMNS)
-    ]
-    return _frame(records, ("substance", "dose_mg"))
+    return _read_log(
+        path,
+        INTAKE_FILE,
+        INTAKE_COLUMNS,
+        ("substance", "dose_mg"),
+        (_check_substance, _check_dose),
+        "intake",
+        missing_ok=missing_ok,
+    )
 
 
 # ---------------------------------------------------------------- appending

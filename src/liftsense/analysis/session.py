@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from liftsense.errors import AnalysisError
-from liftsense.recording import Recording, load
+from liftsense.recording import Recording, StreamSummary, load
 from liftsense.signal.exercises import exercise_info, normalize_name
 from liftsense.signal.heart import HeartSummary, session_heart
-from liftsense.signal.reps import SetResult, detect
+from liftsense.signal.reps import RepResult, SetResult, detect
 
 if TYPE_CHECKING:
     from liftsense.schema import SessionMeta
@@ -330,8 +330,6 @@ def _with(s: SetResult, **changes: Any) -> SetResult:
 
 def _shifted(s: SetResult, t0: pd.Timestamp, shift_s: float) -> SetResult:
     """The same set with times relative to ``t0`` instead of its own window's start."""
-    from liftsense.signal.reps import RepResult
-
     reps = tuple(
         RepResult(**{**r.__dict__, "start_s": r.start_s + shift_s, "end_s": r.end_s + shift_s})
         for r in s.reps
@@ -339,14 +337,16 @@ def _shifted(s: SetResult, t0: pd.Timestamp, shift_s: float) -> SetResult:
     return _with(s, t0=t0, start_s=s.start_s + shift_s, end_s=s.end_s + shift_s, reps=reps)
 
 
-def _quality(rec: Recording, heart: HeartSummary | None) -> list[str]:
+def _quality(
+    rec: Recording, summary: Sequence[StreamSummary], heart: HeartSummary | None
+) -> list[str]:
     warnings = []
     for g in rec.meta.gaps:
         warnings.append(
             f"{g.device} was lost for {(g.end - g.start).total_seconds():.1f} s at "
             f"{g.start:%H:%M:%S} UTC" + (f" ({g.reason})" if g.reason else "")
         )
-    for st in rec.summary():
+    for st in summary:
         if st.gaps and not any(g.device == st.device for g in rec.meta.gaps):
             warnings.append(
                 f"{st.stream} from {st.device} has {st.gaps} gap(s), "
@@ -370,7 +370,8 @@ def analyze(recording: Recording | str | Path, *, imu_device: str | None = None)
     it goes, with a warning.
     """
     rec = recording if isinstance(recording, Recording) else load(recording)
-    t0 = rec.t0
+    summary = rec.summary()  # one pass over the timestamps: span, and gaps for the warnings
+    t0 = min(st.start for st in summary)
     warnings: list[str] = []
     device = imu_device or choose_imu(rec)
     sets: list[SetResult] = []
@@ -402,8 +403,8 @@ def analyze(recording: Recording | str | Path, *, imu_device: str | None = None)
         )
     else:
         warnings.append("no heart-rate data in this recording")
-    warnings.extend(_quality(rec, heart))
-    end = max(st.end for st in rec.summary())
+    warnings.extend(_quality(rec, summary, heart))
+    end = max(st.end for st in summary)
     return SessionAnalysis(
         path=rec.path,
         meta=rec.meta,

@@ -64,7 +64,9 @@ class Outputs:
     heart: Any = None  # HeartSummary, for personal baselines across the subject's sessions
 
 
-def process_recording(path: str | Path, out: str | Path, *, report: bool = True) -> Outputs:
+def process_recording(
+    path: str | Path, out: str | Path, *, report: bool = True, digest: str | None = None
+) -> Outputs:
     """Analyse one recording and write its report into ``out/reports``; never raises.
 
     Deterministic: the same file gives the same tables, whichever worker runs it.
@@ -76,7 +78,7 @@ def process_recording(path: str | Path, out: str | Path, *, report: bool = True)
     path = Path(path)
     result = Outputs(str(path), "")
     try:
-        result.content_hash = content_hash(path)
+        result.content_hash = digest or content_hash(path)
         analysis = analyze(path)
         result.subject, result.heart = analysis.meta.subject, analysis.heart
         sets = analysis.set_rows()
@@ -184,21 +186,23 @@ class _Cache:
         os.replace(tmp, f)
 
 
-Runner = Callable[[list[Path], Path, bool], Iterator[Outputs]]
+Task = tuple[Path, str]
+"""A recording and the hash of its content (computed once, by the driver)."""
 
 
-def run_local(paths: list[Path], out: Path, report: bool, workers: int) -> Iterator[Outputs]:
+def run_local(tasks: list[Task], out: Path, report: bool, workers: int) -> Iterator[Outputs]:
     """Map over a local process pool, yielding results as they finish."""
     if workers <= 1:
-        for p in paths:
-            yield process_recording(p, out, report=report)
+        for p, digest in tasks:
+            yield process_recording(p, out, report=report, digest=digest)
         return
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         pending: set[Future[Outputs]] = {
-            pool.submit(process_recording, p, out, report=report) for p in paths
+            pool.submit(process_recording, p, out, report=report, digest=digest)
+            for p, digest in tasks
         }
         try:
             while pending:
@@ -210,8 +214,12 @@ def run_local(paths: list[Path], out: Path, report: bool, workers: int) -> Itera
                 f.cancel()
 
 
+def _process_task(path: str, digest: str, *, out: str, report: bool) -> Outputs:
+    return process_recording(path, out, report=report, digest=digest)
+
+
 def run_dask(
-    paths: list[Path], out: Path, report: bool, *, scheduler: str | None, local_workers: int
+    tasks: list[Task], out: Path, report: bool, *, scheduler: str | None, local_workers: int
 ) -> Iterator[Outputs]:
     """Map over Dask distributed: an existing scheduler, or a LocalCluster of processes."""
     try:
@@ -232,8 +240,9 @@ def run_dask(
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
             futures = client.map(
-                process_recording,
-                [str(p) for p in paths],
+                _process_task,
+                [str(p) for p, _ in tasks],
+                [d for _, d in tasks],  # Client.map iterates positional arguments only
                 out=str(out),
                 report=report,
                 pure=False,
@@ -353,13 +362,14 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     cache = _Cache(out)
     results: list[Outputs] = []
-    todo: list[Path] = []
+    todo: list[Task] = []
     for p in paths:
-        cached = cache.get(p, content_hash(p))
+        digest = content_hash(p)
+        cached = cache.get(p, digest)
         if cached is not None and (cached.report is not None or not report or cached.error):
             results.append(cached)
         else:
-            todo.append(p)
+            todo.append((p, digest))
     skipped = len(results)
     if progress:
         progress(skipped, len(paths))

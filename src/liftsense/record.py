@@ -156,13 +156,13 @@ def session_meta(opts: RecordOptions, name: str, started: datetime, sim: Any) ->
     )
 
 
-def write_truth(sim: SimulatedWorld, recording: Path, clock_start_ns: int) -> Path:
+def write_truth(sim: SimulatedWorld, recording: Path, session_start_ns: int) -> Path:
     """The generator's truth in the shape of ``analyze --json``, re-based on the recording's
     first sample (the wearables started playing when they were added, before recording)."""
     from liftsense.recording import load
 
     t0_ns = load(recording).t0.value
-    shift_s = (t0_ns - clock_start_ns) / 1e9
+    shift_s = (t0_ns - session_start_ns) / 1e9
     truth = json.loads(sim.session.truth.to_json())
     for s in truth["sets"]:
         for key in ("start_s", "end_s"):

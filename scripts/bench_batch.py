@@ -47,9 +47,10 @@ def make_data(folder: Path, n: int) -> list[Path]:
     return sorted(folder.glob("s*.parquet"))[:n]
 
 
-def run(name: str, data: Path, **kwargs: object) -> tuple[float, float, float]:
-    """Seconds for the whole batch, and the median and largest RSS growth of a worker on one
-    recording (the largest is each worker's first, which pays for lazy imports)."""
+def run(name: str, data: Path, **kwargs: object) -> tuple[float, float, float, float]:
+    """Seconds for the whole batch; the median and largest RSS growth of a worker on one
+    recording (the largest is a worker's first, which grows the allocator's heap); and the
+    largest peak RSS of a worker."""
     out = Path(tempfile.mkdtemp(prefix=f"bench-batch-{name}-"))
     try:
         started = time.perf_counter()
@@ -58,15 +59,38 @@ def run(name: str, data: Path, **kwargs: object) -> tuple[float, float, float]:
         assert summary.failed == 0, f"{summary.failed} recordings failed"
         cache = batch._Cache(out)
         results = [cache.get(p, batch.content_hash(p)) for p in batch.find_recordings(data)]
-        growths = [r.rss_growth_mb for r in results if r is not None]
+        done = [r for r in results if r is not None]
+        growths = [r.rss_growth_mb for r in done]
         growth, worst = float(np.median(growths)), max(growths)
+        peak = max(r.peak_rss_mb for r in done)
     finally:
         shutil.rmtree(out, ignore_errors=True)
     print(
         f"{name:28} {seconds:7.1f} s  {summary.total / seconds:6.2f} recordings/s  "
-        f"worker RSS growth per recording: median {growth:.0f} MB, max {worst:.0f} MB"
+        f"worker RSS growth per recording: median {growth:.0f} MB, max {worst:.0f} MB; "
+        f"worker peak RSS {peak:.0f} MB"
     )
-    return seconds, growth, worst
+    return seconds, growth, worst, peak
+
+
+def _live_peak_mb(path: Path) -> tuple[float, float]:
+    """In a fresh worker: the peak of live Python/numpy memory (tracemalloc) and of Arrow's
+    pool while one recording is analysed and reported, and the worker's RSS before it."""
+    import tracemalloc
+
+    import pyarrow as pa
+
+    batch.init_worker()
+    rss_mb = batch._reset_peak_rss()
+    out = Path(tempfile.mkdtemp(prefix="bench-batch-live-"))
+    tracemalloc.start()
+    try:
+        batch.process_recording(path, out)
+        traced = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        shutil.rmtree(out, ignore_errors=True)
+    return (traced + pa.default_memory_pool().max_memory()) / 2**20, rss_mb
 
 
 def main() -> None:
@@ -90,14 +114,21 @@ def main() -> None:
     )
     largest = max(pq.read_table(p).nbytes for p in paths) / 2**20
     report = not args.no_reports
-    one, _, _ = run("local pool, 1 worker", data, workers=1, report=report)
-    two, median, worst = run("local pool, 2 workers", data, workers=2, report=report)
-    dask, dmedian, dworst = run("Dask LocalCluster, 2 workers", data, dask_local=2, report=report)
+    one, *_ = run("local pool, 1 worker", data, workers=1, report=report)
+    two, median, worst, peak = run("local pool, 2 workers", data, workers=2, report=report)
+    dask, dmedian, dworst, dpeak = run(
+        "Dask LocalCluster, 2 workers", data, dask_local=2, report=report
+    )
     print(f"2-worker speed-up: {one / two:.2f}x   Dask / local pool time: {dask / two:.2f}")
+    biggest = max(paths, key=lambda p: p.stat().st_size)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        live, base = pool.apply(_live_peak_mb, (biggest,))
     print(
-        f"largest recording in memory (Arrow): {largest:.1f} MB; worker RSS growth per "
-        f"recording: median {max(median, dmedian) / largest:.1f}x, worst (a worker's first "
-        f"recording, with its lazy imports) {max(worst, dworst) / largest:.1f}x"
+        f"largest recording in memory (Arrow): {largest:.1f} MB. Per worker: live data peak "
+        f"(numpy + Arrow) {live:.0f} MB = {live / largest:.1f}x; RSS growth per recording "
+        f"median {max(median, dmedian) / largest:.1f}x, worst (a worker's first recording) "
+        f"{max(worst, dworst) / largest:.1f}x; whole worker {max(peak, dpeak):.0f} MB, of "
+        f"which {base:.0f} MB is Python and the libraries before any recording"
     )
     shutil.rmtree(data)
 

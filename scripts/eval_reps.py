@@ -4,7 +4,7 @@ muvr_pebble_wrist/, each with a labels.csv naming the files to use).
 
 Usage:
     python scripts/eval_reps.py synthetic [--quick]
-    python scripts/eval_reps.py real /path/to/data/reps
+    python scripts/eval_reps.py real /path/to/data/reps [--verbose]
 
 Printed per exercise and placement (synthetic) or per dataset and exercise (real): per-set
 rep-count exact and within-one rates, MAE of each phase duration (ms), eccentric TUT error (%),
@@ -215,6 +215,7 @@ def _ebbelaar(root: Path) -> list[dict[str, Any]]:
         out.append(
             {
                 "dataset": "ebbelaar",
+                "id": row["recording_id"],
                 "exercise": row["exercise"],
                 "imu": frame,
                 "name": names[row["exercise"]],
@@ -237,6 +238,7 @@ def _muvr(root: Path) -> list[dict[str, Any]]:
         out.append(
             {
                 "dataset": "muvr",
+                "id": row["file"],
                 "exercise": row["exercise"],
                 "imu": frame,
                 "name": row["exercise"] if known else None,
@@ -247,7 +249,7 @@ def _muvr(root: Path) -> list[dict[str, Any]]:
     return out
 
 
-def real(root: Path) -> None:
+def real(root: Path, verbose: bool = False) -> None:
     rows = []
     false_rest = 0
     for item in _ebbelaar(root) + _muvr(root):
@@ -257,6 +259,11 @@ def real(root: Path) -> None:
             print(f"skipped {item['dataset']} {item['exercise']}: {exc}", file=sys.stderr)
             continue
         n = sum(f.n_reps for f in found)
+        if verbose and n != item["reps"]:
+            print(
+                f"{item['dataset']} {item['id']} {item['exercise']}: labelled {item['reps']}, "
+                f"found {n} in {len(found)} set(s)"
+            )
         if item["rest"]:
             false_rest += n
             continue
@@ -287,11 +294,12 @@ def main() -> None:
     s.add_argument("--verbose", action="store_true", help="list every miscounted set")
     r = sub.add_parser("real")
     r.add_argument("root", type=Path, help="folder holding the two datasets (see its README)")
+    r.add_argument("--verbose", action="store_true", help="list every miscounted set")
     a = ap.parse_args()
     if a.what == "synthetic":
         synthetic(a.quick, a.verbose)
     else:
-        real(a.root)
+        real(a.root, a.verbose)
 
 
 if __name__ == "__main__":

@@ -110,3 +110,20 @@ def test_prepare_reads_indexes_of_any_time_resolution() -> None:
     a, b = prepare(frame), prepare(coarse)
     assert b.t_s[-1] == pytest.approx(a.t_s[-1])
     assert b.acc == pytest.approx(a.acc)
+
+
+def test_prepare_bridges_a_dropout_in_the_gyro_in_a_straight_line() -> None:
+    # a spline through a 3 s dropout swings between the samples on either side, and its
+    # integral is a rotation the sensor never made
+    rate = 12.5
+    t = np.arange(int(30 * rate)) / rate
+    gyro = np.zeros((t.size, 3))
+    gyro[:, 0] = 1.5 * np.sin(2 * np.pi * 0.5 * t)
+    frame = _frame(_bouncing(rate, 30.0), rate, gyro)
+    keep = (t < 12.0) | (t > 15.0)
+    u = prepare(frame[keep])
+    assert u.gyro is not None
+    ia, ib = np.flatnonzero(~keep)[0] - 1, np.flatnonzero(~keep)[-1] + 1
+    inside = (u.t_s > t[ia]) & (u.t_s < t[ib])
+    want = np.interp(u.t_s[inside], t[[ia, ib]], gyro[[ia, ib], 0])
+    assert u.gyro[inside, 0] == pytest.approx(want, abs=1e-9)

@@ -259,3 +259,77 @@ def test_clipped_fast_reps_at_416_hz_are_counted() -> None:
     assert (np.abs(acc) >= 2 * 9.80665 * 0.999).any()  # the sensor did saturate
     (found,) = detect(s.imu, exercise="back_squat")
     assert found.n_reps == 6
+
+
+@pytest.mark.parametrize(("placement", "seed"), [("bar", 5), ("wrist", 6)])
+def test_reps_cut_by_the_recording_start_and_end_are_counted(placement: str, seed: int) -> None:
+    # a recording started at the bottom of the first squat and stopped just after the bottom
+    # of the sixth: the first rep's way up and the last rep's way down are on record
+    s = _session(placement=placement, reps=(6,), seed=seed)
+    reps = s.truth.sets[0]["reps"]
+    t_s = (s.imu.index.asi8 - s.imu.index.asi8[0]) / 1e9
+    a = reps[0]["start_s"] + reps[0]["eccentric_s"] - 0.1
+    b = reps[-1]["start_s"] + reps[-1]["eccentric_s"] + 0.3
+    cut = s.imu[(t_s >= a) & (t_s <= b)]
+    (found,) = detect(cut, exercise="back_squat")
+    assert found.n_reps == 6
+    assert found.reps[0].start_s == pytest.approx(0.0, abs=0.1)
+    assert found.reps[-1].end_s == pytest.approx(b - a, abs=0.1)
+    # the full reps in between keep their timing
+    assert found.reps[2].start_s == pytest.approx(reps[2]["start_s"] - a, abs=0.15)
+
+
+def test_a_quick_dip_at_the_recording_end_is_not_a_rep() -> None:
+    # the lifter bends to stop the recording right after the last rep: a 0.4 m dip in 0.5 s,
+    # as deep as a squat but four times as fast, cut by the end of the recording
+    s = _session(reps=(5,), seed=8)
+    last = s.truth.sets[0]["reps"][-1]
+    t_s = (s.imu.index.asi8 - s.imu.index.asi8[0]) / 1e9
+    t_dip = last["end_s"] + 1.0
+    cut = s.imu[t_s <= t_dip + 0.6].copy()
+    tt = t_s[: len(cut)] - t_dip
+    w = 2 * np.pi / 1.0
+    dip_up = np.where((tt >= 0) & (tt <= 1.0), -0.2 * w**2 * np.cos(w * tt), 0.0)
+    acc = cut[["x", "y", "z"]].to_numpy()
+    rest = acc[(tt > -0.9) & (tt < -0.1)].mean(axis=0)
+    cut[["x", "y", "z"]] = acc + np.outer(dip_up, rest / np.linalg.norm(rest))
+    (found,) = detect(cut, exercise="back_squat")
+    assert found.n_reps == 5
+
+
+def test_reps_seen_only_as_a_tilt_of_the_wrist_are_counted() -> None:
+    # triceps dips at the wrist: the forearm tilts by 0.4 rad each rep while the wrist barely
+    # rises, so the displacement (millimetres) cannot tell the reps apart; the rotation can
+    rate, f_hz, n_reps = 50.0, 0.7, 15
+    t = np.arange(int(40 * rate)) / rate
+    on = (t >= 10) & (t < 10 + n_reps / f_hz)
+    theta = np.where(on, 0.2 * (1 - np.cos(2 * np.pi * f_hz * (t - 10))), 0.0)
+    acc = 9.80665 * np.column_stack([np.sin(theta), np.zeros_like(t), np.cos(theta)])
+    acc += np.random.default_rng(0).normal(0, 0.05, acc.shape)
+    t0 = pd.Timestamp("2026-01-05T09:00:00Z")
+    idx = pd.DatetimeIndex(t0 + pd.to_timedelta(t, unit="s"), name="t")
+    (found,) = detect(pd.DataFrame(acc, columns=["x", "y", "z"], index=idx))
+    assert found.signal == "rotation"
+    assert found.n_reps == n_reps
+    assert found.reps[0].start_s == pytest.approx(10.0, abs=0.3)
+
+
+def test_reps_that_end_turned_over_are_a_hand_turning_not_lifting() -> None:
+    # a wrist that turns over by 120 degrees and stays: whatever the progress signal shows,
+    # an excursion from one posture to the other is no rep; one back to the start is
+    from liftsense.signal.phases import RawRep
+    from liftsense.signal.progress import _median_turn_deg
+
+    fs = 50.0
+    t = np.arange(int(12 * fs)) / fs
+    theta = np.radians(120) * np.clip(t - 4.0, 0.0, 1.0)  # turns over between 4 and 5 s
+    acc = 9.80665 * np.column_stack([np.sin(theta), np.zeros_like(t), np.cos(theta)])
+
+    def rep(a_s: float, b_s: float) -> RawRep:
+        a, b = a_s * fs, b_s * fs
+        return RawRep(a, a + 25, b - 25, b, 0.0, 1.0, 0.0, int(a), int(a + 50), int(b), False)
+
+    assert _median_turn_deg(acc, fs, [rep(1.0, 3.0), rep(3.0, 8.0), rep(2.0, 10.0)]) == (
+        pytest.approx(120.0, abs=2.0)
+    )
+    assert _median_turn_deg(acc, fs, [rep(0.5, 3.5), rep(6.0, 11.0)]) == pytest.approx(0.0, abs=1)

@@ -192,10 +192,18 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
         acc_u = CubicSpline(t, acc, axis=0)(grid)
         gyro_u = CubicSpline(t, gyro, axis=0)(grid) if gyro is not None else None
         lin = np.column_stack([np.interp(grid, t, acc[:, a]) for a in range(3)])
+        lin_g = (
+            np.column_stack([np.interp(grid, t, gyro[:, a]) for a in range(3)])
+            if gyro is not None and gyro_u is not None
+            else None
+        )
         bridged = np.flatnonzero(dt > 4.0 / native)  # no spline overshoot across dropouts
         for i in bridged:
             m = (grid > t[i]) & (grid < t[i + 1])
             acc_u[m] = lin[m]
+            if lin_g is not None and gyro_u is not None:
+                # a spline's hump across a dropout integrates to a rotation nobody made
+                gyro_u[m] = lin_g[m]
     else:
         acc_u = np.column_stack([np.interp(grid, t_in, acc[:, a]) for a in range(3)])
         gyro_u = (

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.signal import find_peaks
 
-__all__ = ["RawRep", "find_reps", "join_turnaround"]
+__all__ = ["RawRep", "find_reps", "fit_movement", "join_turnaround"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -46,7 +46,9 @@ class RawRep:
 
     ``out_on``/``out_arr`` bound the movement to the far end, ``back_on``/``back_arr`` the
     movement back; ``level0``, ``level1``, ``level2`` are the progress at the start plateau, the
-    far end and the end plateau; ``i0``, ``ipk``, ``i1`` their sample indices."""
+    far end and the end plateau; ``i0``, ``ipk``, ``i1`` their sample indices. ``cut`` marks a
+    rep the recording's start or end cut through: only the movement on the recorded side is
+    timed."""
 
     out_on: float
     out_arr: float
@@ -59,6 +61,7 @@ class RawRep:
     ipk: int
     i1: int
     failed: bool
+    cut: bool = False
 
 
 def _plateau(seg: FloatArray, ref: float, flat_n: int) -> int:
@@ -128,7 +131,7 @@ def _cross_all(seg: FloatArray, levels: FloatArray, rising: bool, last: bool) ->
     return out
 
 
-def _fit_movement(
+def fit_movement(
     seg: FloatArray, start: float, span: float, rising: bool, arc_rad: float = 0.0
 ) -> tuple[float, float]:
     """Onset and duration (samples, relative to ``seg[0]``) of one movement in ``seg``, from the
@@ -205,7 +208,7 @@ def find_reps(
     ``rel_prominence`` times the set's typical prominence (the 80th percentile of candidates),
     which rejects re-racking, partial attempts and fiddling between full reps. Movements
     shorter than ``min_move_s`` or longer than ``max_move_s`` are not reps. ``arc_rad`` > 0
-    says ``s`` is the height of a point moving on an arc of that angle (see ``_fit_movement``).
+    says ``s`` is the height of a point moving on an arc of that angle (see ``fit_movement``).
     """
     if s.size < 5:
         return []
@@ -249,10 +252,10 @@ def find_reps(
         )
         if t10 is None or t90 is None or t90 < t10:
             continue
-        on_o, dur_out = _fit_movement(seg_out, l0, d_out, rising=True, arc_rad=arc_rad)
+        on_o, dur_out = fit_movement(seg_out, l0, d_out, rising=True, arc_rad=arc_rad)
         if not (min_move_s * fs_hz <= dur_out <= max_move_s * fs_hz):
             continue
-        on_b, dur_back = _fit_movement(seg_back, l1, d_back, rising=False, arc_rad=arc_rad)
+        on_b, dur_back = fit_movement(seg_back, l1, d_back, rising=False, arc_rad=arc_rad)
         back_ok = b10 is not None and b90 is not None and b10 >= b90
         if not (back_ok and min_move_s * fs_hz <= dur_back <= max_move_s * fs_hz):
             if d_back < 0.5 * d_out:  # went out and never came back: a failed attempt

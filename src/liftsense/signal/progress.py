@@ -8,6 +8,10 @@ shows two rotation peaks per rep).
 The displacement is then re-integrated with the velocity error removed at every point where the
 load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
 so that the load returns to the level it started from; reps are found again on the result.
+A recording that starts or ends inside a set keeps the rep it cut through, when the recorded
+part looks like the set's reps (range, speed, sensor posture). Reps that typically end with the
+sensor turned by more than a right angle from where they began are a hand turning over, not
+lifting, and are dropped.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from scipy.signal import find_peaks
 
 from liftsense.signal import imu as _imu
 from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
-from liftsense.signal.phases import RawRep, find_reps
+from liftsense.signal.phases import RawRep, find_reps, fit_movement
 
 __all__ = ["reps_in_window"]
 
@@ -29,6 +33,7 @@ FloatArray = npt.NDArray[np.float64]
 MIN_DISP_M = 0.08
 MIN_ROT_RAD = 0.2
 _ROT_PREFERRED_RAD = 0.35
+_MAX_REP_TURN_DEG = 90.0
 
 
 def _edge_sign(s: FloatArray, fs: float) -> float:
@@ -79,7 +84,7 @@ def reps_in_window(
     if amp_d >= MIN_DISP_M:
         raw_d, sign = _oriented_reps(x, fs, 0.6 * MIN_DISP_M, arc, sign if known else None)
     kind, raw = "displacement", raw_d
-    if amp_r >= MIN_ROT_RAD and (amp_r >= _ROT_PREFERRED_RAD or not raw_d):
+    if amp_r >= MIN_ROT_RAD and (amp_r >= _ROT_PREFERRED_RAD or all(r.failed for r in raw_d)):
         # a joint rotating in step with the movement (thigh, hip, forearm in a curl) can be a
         # cleaner progress signal than a small vertical displacement seen through a sensor
         # whose axes disagree on scale: use it when it finds more complete reps; but a wrist
@@ -88,7 +93,10 @@ def reps_in_window(
         raw_r, r_sign = _oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, r_sign)
         r_sig = r_sign * rot
         done_d, done_r = sum(not r.failed for r in raw_d), sum(not r.failed for r in raw_r)
-        halves = done_d >= 2 and _median_rep_s(raw_r) < 0.7 * _median_rep_s(raw_d)
+        # up to three rotation reps per displacement rep; more, both by count and by
+        # duration, is a displacement that merged reps (a wrist that tilts but barely rises)
+        ratio = _median_rep_s(raw_r) / _median_rep_s(raw_d) if done_d >= 2 else math.nan
+        halves = ratio < 0.7 and (ratio >= 0.25 or done_r <= 3 * done_d)
         # a tie goes to a rotation that tracks the displacement (a thigh or a hip): cleaner
         better = done_r > done_d or (done_r == done_d and abs(corr) >= 0.6)
         if done_r >= 2 and better and not halves:
@@ -113,8 +121,144 @@ def reps_in_window(
     # a failed attempt seen in the first pass may be smoothed away by the drift control
     seen = [r.out_on for r in raw]
     raw = raw + [r for r in first if r.failed and all(abs(r.out_on - o) > fs for o in seen)]
-    raw += _attempt_after(raw, (sign * x) if kind == "displacement" else first_sig, fs)
+    s_first = (sign * x) if kind == "displacement" else first_sig
+    edges = _edge_reps(
+        [r for r in raw if not r.failed],
+        [r for r in first if not r.failed],
+        s_first,
+        fs,
+        open_start=i0 == 0,
+        open_end=i1 >= u.t_s.size,
+    )
+    edges = [e for e in edges if _same_posture(acc, fs, raw, e)]
+    if edges:
+        # the edge reps' movements are not rest: no zero-velocity knots there
+        normal = [r for r in raw if not r.failed]
+        at_start, at_end = any(e.out_on == 0 for e in edges), any(e.out_on > 0 for e in edges)
+        # ... but a far turnaround on record is still (zero velocity)
+        turns = [e.ipk for e in edges if 2 <= e.ipk < v.size - 3]
+        v_err = _velocity_correction(
+            normal, fs, v, open_start=at_start, open_end=at_end, still=turns
+        )
+        disp = sign * np.cumsum(v - v_err) / fs
+        spans = [(e.out_on - 0.5 * fs, e.back_arr) for e in edges]
+        raw = [r for r in raw if not (r.failed and any(a <= r.out_on <= b for a, b in spans))]
+        raw += edges
+    raw += _attempt_after(raw, s_first, fs)
+    if _median_turn_deg(acc, fs, raw) > _MAX_REP_TURN_DEG:
+        return [], disp, kind, ecc_first
     return raw, disp, kind, ecc_first
+
+
+def _slow_direction(acc: FloatArray, fs: float) -> FloatArray:
+    """Unit vectors of the low-passed (1 Hz) specific force: the sensor's posture."""
+    lp = _imu.lowpass(acc, fs, 1.0)
+    out: FloatArray = lp / np.maximum(np.linalg.norm(lp, axis=1, keepdims=True), 1e-9)
+    return out
+
+
+def _median_turn_deg(acc: FloatArray, fs: float, raw: list[RawRep]) -> float:
+    """Median angle (degrees) between the sensor's posture at the start and at the end of
+    each completed rep; 0 if there is none. A rep comes back to where it started: reps that
+    typically end turned by more than a right angle are a hand turning over, not lifting."""
+    done = [r for r in raw if not r.failed and not r.cut]
+    if not done:
+        return 0.0
+    unit = _slow_direction(acc, fs)
+    n = acc.shape[0]
+    a = np.clip([math.floor(r.out_on) for r in done], 0, n - 1)
+    b = np.clip([math.ceil(r.back_arr) for r in done], 0, n - 1)
+    cos = np.clip(np.sum(unit[a] * unit[b], axis=1), -1.0, 1.0)
+    return float(np.degrees(np.median(np.arccos(cos))))
+
+
+def _same_posture(acc: FloatArray, fs: float, raw: list[RawRep], edge: RawRep) -> bool:
+    """Whether the sensor keeps, through ``edge``, the orientation it held during the set's
+    completed reps (within their own spread plus 10 degrees): a lifter reaching for the phone
+    or the rack at the end of a recording turns the wrist in ways the reps never did."""
+    done = [r for r in raw if not r.failed]
+    n = acc.shape[0]
+    a = min(max(math.floor(min(r.out_on for r in done)), 0), n - 1)
+    b = min(max(math.ceil(max(r.back_arr for r in done)), a + 1), n)
+    unit = _slow_direction(acc, fs)
+    mean = np.mean(unit[a:b], axis=0)
+    mean /= max(float(np.linalg.norm(mean)), 1e-9)
+    ang = np.degrees(np.arccos(np.clip(unit @ mean, -1.0, 1.0)))
+    limit = float(np.quantile(ang[a:b], 0.98)) + 10.0
+    worst = float(np.max(ang[max(math.floor(edge.out_on), 0) : math.ceil(edge.back_arr) + 1]))
+    return worst <= limit
+
+
+def _edge_reps(
+    done: list[RawRep],
+    ref: list[RawRep],
+    s: FloatArray,
+    fs: float,
+    *,
+    open_start: bool,
+    open_end: bool,
+) -> list[RawRep]:
+    """Reps the recording's start or end cut through, in the first-pass progress ``s``.
+
+    A recording that starts (``open_start``) or ends (``open_end``) inside a set shows part of
+    a rep at that edge: the movement back from the far end down to the first complete rep, or
+    the movement out to the far end after the last one. It is counted when that movement
+    covers at least 60 % of the set's median range (``ref``: the completed reps found in
+    ``s``), lasts at least 60 % of the same movement's median in the complete reps
+    (``done``; a quick jerk of the wrist is no rep), its far end lies within three quarters of
+    a median rep of the edge, and, at the start, nothing before it rises to the far end (a
+    complete excursion there is not a cut rep). Only the recorded movement is timed
+    (``RawRep.cut``)."""
+    rows = sorted(done, key=lambda r: r.out_on)
+    if len(rows) < 2 or len(ref) < 2:
+        return []
+    rom = float(np.median([r.level1 - 0.5 * (r.level0 + r.level2) for r in ref]))
+    rep_n = float(np.median([r.back_arr - r.out_on for r in rows]))
+    out_n = float(np.median([r.out_arr - r.out_on for r in rows]))
+    back_n = float(np.median([r.back_arr - r.back_on for r in rows]))
+    if rom <= 0:
+        return []
+    out: list[RawRep] = []
+    a = math.floor(rows[0].out_on)
+    if open_start and a >= 2:
+        seg = s[: a + 1]
+        j = int(np.argmax(seg))
+        low = j + int(np.argmin(seg[j:]))
+        drop = float(seg[j] - seg[low])
+        rise = float(seg[j] - np.min(seg[: j + 1]))
+        on, dur = (
+            fit_movement(seg[j : low + 1], float(seg[j]), drop, rising=False)
+            if low - j >= 2
+            else (math.nan, math.nan)
+        )
+        if (
+            drop >= 0.6 * rom
+            and rise < 0.4 * rom
+            and j <= 0.75 * rep_n
+            and dur >= 0.6 * back_n  # False for NaN: a level never crossed
+        ):
+            back_on = max(j + on, 0.0)
+            lv = (float(seg[0]), float(seg[j]), float(seg[low]))
+            rep = RawRep(0.0, back_on, back_on, j + on + dur, *lv, 0, j, low, False, True)
+            out.append(rep)
+    b = math.ceil(rows[-1].back_arr)
+    if open_end and s.size - 1 - b >= 2:
+        seg = s[b:]
+        j = int(np.argmax(seg))
+        lo = int(np.argmin(seg[: j + 1]))
+        rise = float(seg[j] - seg[lo])
+        on, dur = (
+            fit_movement(seg[lo : j + 1], float(seg[lo]), rise, rising=True)
+            if j - lo >= 2
+            else (math.nan, math.nan)
+        )
+        if rise >= 0.6 * rom and seg.size - 1 - j <= 0.75 * rep_n and dur >= 0.6 * out_n:
+            n = s.size - 1
+            out_on = b + lo + on
+            arr = min(out_on + dur, float(n))
+            lv = (float(seg[lo]), float(seg[j]), float(seg[-1]))
+            out.append(RawRep(out_on, arr, arr, float(n), *lv, b + lo, b + j, n, False, True))
+    return out
 
 
 def _median_rep_s(raw: list[RawRep]) -> float:
@@ -163,12 +307,22 @@ def _doubtful(r: RawRep, rows: list[RawRep]) -> bool:
     return min(d_out, d_back) < 0.7 * max(d_out, d_back) or (r.back_arr - r.back_on) > 1.8 * back
 
 
-def _velocity_correction(raw: list[RawRep], fs: float, v: FloatArray) -> FloatArray:
+def _velocity_correction(
+    raw: list[RawRep],
+    fs: float,
+    v: FloatArray,
+    *,
+    open_start: bool = False,
+    open_end: bool = False,
+    still: list[int] | None = None,
+) -> FloatArray:
     """Velocity error to subtract from ``v`` (piecewise linear between knots).
 
     Pinned knots, where the load is still and the error is the measured velocity: every 0.1 s
     inside pauses (0.15 s margins) and before the first and after the last rep (0.5 s
-    margins, so re-racking is not timed), and the turnarounds at the start position. The far
+    margins, so re-racking is not timed; not at an edge the recording cut through a rep,
+    ``open_start``/``open_end``), the turnarounds at the start position, and the samples
+    ``still`` (the far turnaround of a rep the recording cut). The far
     turnaround of a rep without a pause is a free knot, set so that the rep returns to the
     level it started from: its extreme is too flat to place within the few samples where a
     fast movement still moves.
@@ -182,9 +336,13 @@ def _velocity_correction(raw: list[RawRep], fs: float, v: FloatArray) -> FloatAr
         return {int(i) for i in np.arange(a + 0.15 * fs, b - 0.15 * fs, 0.1 * fs)}
 
     if rows:
-        pinned |= {int(i) for i in np.arange(0, rows[0].out_on - 1.0 * fs, 0.1 * fs)}
-        pinned |= {int(i) for i in np.arange(max(r.back_arr for r in rows) + 0.5 * fs, n, 0.1 * fs)}
+        if not open_start:
+            pinned |= {int(i) for i in np.arange(0, rows[0].out_on - 1.0 * fs, 0.1 * fs)}
+        if not open_end:
+            last = max(r.back_arr for r in rows)
+            pinned |= {int(i) for i in np.arange(last + 0.5 * fs, n, 0.1 * fs)}
         pinned.add(rows[0].i0)
+        pinned |= set(still or ())
     for k, r in enumerate(rows):
         nxt = rows[k + 1].out_on if k + 1 < len(rows) else None
         far_pause = r.back_on - r.out_arr >= 0.3 * fs

@@ -9,7 +9,8 @@ in any orientation, 12.5-416 Hz, with or without gyro. Steps:
 3. ``progress``: per window, a progress signal: the sensor's vertical displacement (gravity
    removed with the gyro, or orientation-free from the magnitude of the specific force), or its
    rotation when that finds more complete reps (a thigh in an RDL); drift held by zero velocity
-   at rests, pauses and turnarounds and by each rep returning to its start level.
+   at rests, pauses and turnarounds and by each rep returning to its start level; a rep cut by
+   the start or end of the recording counts, timed by what was recorded.
 4. ``phases.find_reps``: prominent excursions of that signal, each movement timed by fitting
    the crossing times of 20-80 % of its range to a minimum-jerk profile; reps that reverse
    part-way or never come back are failed attempts, counted apart.
@@ -43,6 +44,7 @@ FloatArray = npt.NDArray[np.float64]
 _MIN_REP_S = 0.6
 _SET_SPLIT_S = 8.0
 _MIN_REL_ROM = 0.35
+_MIN_ROM_M = 0.04
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,24 @@ def _phase_speeds(
     return rng / ((b - a) / fs), float(np.max(np.abs(vel[ia:ib])))
 
 
+def _rom(disp: FloatArray, r: RawRep) -> float:
+    """Range of motion (m): far end against the mean of the start and end levels; for a rep
+    the recording cut, against the level on its recorded side."""
+    if not disp.size:
+        return 0.0
+    far = float(disp[r.ipk])
+    if r.cut:
+        return max(abs(far - float(disp[r.i0])), abs(far - float(disp[r.i1])))
+    return abs(far - 0.5 * float(disp[r.i0] + disp[r.i1]))
+
+
+def _level_size(r: RawRep) -> float:
+    """A rep's excursion in its own progress signal (the recorded side of a cut rep)."""
+    if r.cut:
+        return max(r.level1 - r.level0, r.level1 - r.level2)
+    return r.level1 - 0.5 * (r.level0 + r.level2)
+
+
 def _to_results(
     raw: list[RawRep],
     disp: FloatArray,
@@ -159,8 +179,15 @@ def _to_results(
     i0: int,
     fs: float,
     ecc_first: bool,
+    by_levels: bool = False,
 ) -> list[tuple[list[RepResult], int]]:
-    """Group completed reps into sets (split at long gaps); returns (reps, failed count)."""
+    """Group completed reps into sets (split at long gaps); returns (reps, failed count).
+
+    Reps under ``_MIN_REL_ROM`` of their set's median size are dropped; the size is the
+    range of motion in ``disp``, or with ``by_levels``, when that displacement is too small to
+    tell reps apart (median under ``_MIN_ROM_M``), the excursion in the progress signal the
+    reps were found on (a rotation whose displacement is millimetres: triceps dips at the wrist).
+    """
     groups: list[tuple[list[RepResult], int]] = []
     done = [r for r in raw if not r.failed]
     ok = sorted(done, key=lambda r: r.out_on)
@@ -190,7 +217,7 @@ def _to_results(
             far_pause = max(r.back_on - r.out_arr, 0.0) / fs
             back_s = (back_arr - r.back_on) / fs
             start_pause = max(nxt - back_arr, 0.0) / fs
-            rom = abs(float(disp[r.ipk] - 0.5 * (disp[r.i0] + disp[r.i1]))) if disp.size else 0.0
+            rom = _rom(disp, r)
             sp_out = _phase_speeds(disp, vel, r.out_on, r.out_arr, fs)
             sp_back = _phase_speeds(disp, vel, r.back_on, back_arr, fs)
             ecc, con = (out_s, back_s) if ecc_first else (back_s, out_s)
@@ -212,8 +239,11 @@ def _to_results(
                     cp,
                 )
             )
-        med_rom = float(np.median([r.rom_m for r in reps]))
-        reps = [r for r in reps if r.rom_m >= _MIN_REL_ROM * med_rom]
+        size = np.array([r.rom_m for r in reps])
+        if by_levels and float(np.median(size)) < _MIN_ROM_M:
+            size = np.array([_level_size(r) for r in chunk])
+        keep = size >= _MIN_REL_ROM * float(np.median(size))
+        reps = [r for r, k in zip(reps, keep, strict=True) if k]
         reps = [replace(r, index=k) for k, r in enumerate(reps, start=1)]
         last = chunk[-1]
         failed = sum(1 for r in raw if r.failed and r.out_on > last.out_on)
@@ -287,7 +317,10 @@ def detect(
     for i0, i1 in windows:
         raw, disp, kind, ecc_first = reps_in_window(u, i0, i1, info)
         vel = np.gradient(disp) * u.fs_hz if disp.size > 1 else disp
-        for reps, failed in _to_results(raw, disp, vel, i0=i0, fs=u.fs_hz, ecc_first=ecc_first):
+        groups = _to_results(
+            raw, disp, vel, i0=i0, fs=u.fs_hz, ecc_first=ecc_first, by_levels=kind == "rotation"
+        )
+        for reps, failed in groups:
             durations = [r.eccentric_s + r.concentric_s for r in reps]
             if not reps or len(reps) < min_reps or float(np.median(durations)) < _MIN_REP_S:
                 continue

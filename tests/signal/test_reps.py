@@ -318,7 +318,7 @@ def test_reps_that_end_turned_over_are_a_hand_turning_not_lifting() -> None:
     # a wrist that turns over by 120 degrees and stays: whatever the progress signal shows,
     # an excursion from one posture to the other is no rep; one back to the start is
     from liftsense.signal.phases import RawRep
-    from liftsense.signal.progress import _median_turn_deg
+    from liftsense.signal.posture import median_turn_deg
 
     fs = 50.0
     t = np.arange(int(12 * fs)) / fs
@@ -329,7 +329,7 @@ def test_reps_that_end_turned_over_are_a_hand_turning_not_lifting() -> None:
         a, b = a_s * fs, b_s * fs
         return RawRep(a, a + 25, b - 25, b, 0.0, 1.0, 0.0, int(a), int(a + 50), int(b), False)
 
-    assert _median_turn_deg(acc, fs, [rep(1.0, 3.0), rep(3.0, 8.0), rep(2.0, 10.0)]) == (
+    assert median_turn_deg(acc, fs, [rep(1.0, 3.0), rep(3.0, 8.0), rep(2.0, 10.0)]) == (
         pytest.approx(120.0, abs=2.0)
     )
-    assert _median_turn_deg(acc, fs, [rep(0.5, 3.5), rep(6.0, 11.0)]) == pytest.approx(0.0, abs=1)
+    assert median_turn_deg(acc, fs, [rep(0.5, 3.5), rep(6.0, 11.0)]) == pytest.approx(0.0, abs=1)

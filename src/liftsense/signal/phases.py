@@ -21,7 +21,15 @@ import numpy.typing as npt
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.signal import find_peaks
 
-__all__ = ["RawRep", "find_reps", "fit_movement", "join_turnaround"]
+__all__ = [
+    "RawRep",
+    "find_reps",
+    "fit_movement",
+    "join_turnaround",
+    "median_rep_len",
+    "rep_gap",
+    "reps_overlap",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -275,3 +283,20 @@ def find_reps(
         )
         out.append(RawRep(out_on, out_arr, back_on, back_arr, l0, l1, l2, i0, p, i1, failed))
     return out
+
+
+def reps_overlap(a: RawRep, b: RawRep) -> bool:
+    """Whether two reps share more than half of the shorter one."""
+    common = min(a.back_arr, b.back_arr) - max(a.out_on, b.out_on)
+    return common > 0.5 * min(a.back_arr - a.out_on, b.back_arr - b.out_on)
+
+
+def rep_gap(a: RawRep, b: RawRep) -> float:
+    """Samples between two reps that do not overlap (negative if they do)."""
+    return max(a.out_on, b.out_on) - min(a.back_arr, b.back_arr)
+
+
+def median_rep_len(raw: list[RawRep]) -> float:
+    """Median duration of the completed reps (samples); NaN if none."""
+    done = [r.back_arr - r.out_on for r in raw if not r.failed]
+    return float(np.median(done)) if done else math.nan

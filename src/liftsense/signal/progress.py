@@ -7,11 +7,14 @@ reps are much shorter than the displacement's (a wrist tilting forth and back wi
 shows two rotation peaks per rep).
 The displacement is then re-integrated with the velocity error removed at every point where the
 load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
-so that the load returns to the level it started from; reps are found again on the result.
+so that the load returns to the level it started from; reps are found again on the result
+(a rep that pass turns into a failed attempt, though it lasts like its neighbours and follows
+or precedes one without a pause, was mis-corrected and keeps its first timing).
 A recording that starts or ends inside a set keeps the rep it cut through, when the recorded
 part looks like the set's reps (range, speed, sensor posture). Reps that typically end with the
 sensor turned by more than a right angle from where they began are a hand turning over, not
-lifting, and are dropped.
+lifting, and are dropped; so is a first or last rep that stands apart from the set after a
+pause with the sensor out of the set's posture (re-racking; see ``posture``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,15 @@ from scipy.signal import find_peaks
 
 from liftsense.signal import imu as _imu
 from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
-from liftsense.signal.phases import RawRep, find_reps, fit_movement
+from liftsense.signal.phases import (
+    RawRep,
+    find_reps,
+    fit_movement,
+    median_rep_len,
+    rep_gap,
+    reps_overlap,
+)
+from liftsense.signal.posture import drop_posture_outliers, median_turn_deg, same_posture
 
 __all__ = ["reps_in_window"]
 
@@ -49,12 +60,16 @@ def _oriented_reps(
 ) -> tuple[list[RawRep], float]:
     """Reps in ``sign * sig``; with ``sign`` None, the orientation giving more completed reps
     (ties: the one whose resting ends lie low)."""
+
+    def reps(s: FloatArray) -> list[RawRep]:
+        return _mark_abnormal(find_reps(s, fs, min_prominence=min_prom, arc_rad=arc))
+
     if sign is not None:
-        return _mark_abnormal(find_reps(sign * sig, fs, min_prominence=min_prom, arc_rad=arc)), sign
+        return reps(sign * sig), sign
     first = _edge_sign(sig, fs)
     best: tuple[list[RawRep], float] = ([], first)
     for sg in (first, -first):
-        raw = _mark_abnormal(find_reps(sg * sig, fs, min_prominence=min_prom, arc_rad=arc))
+        raw = reps(sg * sig)
         if sum(not r.failed for r in raw) > sum(not r.failed for r in best[0]):
             best = (raw, sg)
     return best
@@ -95,7 +110,7 @@ def reps_in_window(
         done_d, done_r = sum(not r.failed for r in raw_d), sum(not r.failed for r in raw_r)
         # up to three rotation reps per displacement rep; more, both by count and by
         # duration, is a displacement that merged reps (a wrist that tilts but barely rises)
-        ratio = _median_rep_s(raw_r) / _median_rep_s(raw_d) if done_d >= 2 else math.nan
+        ratio = median_rep_len(raw_r) / median_rep_len(raw_d) if done_d >= 2 else math.nan
         halves = ratio < 0.7 and (ratio >= 0.25 or done_r <= 3 * done_d)
         # a tie goes to a rotation that tracks the displacement (a thigh or a hip): cleaner
         better = done_r > done_d or (done_r == done_d and abs(corr) >= 0.6)
@@ -115,9 +130,31 @@ def reps_in_window(
         disp = sign * np.cumsum(v - _velocity_correction(normal, fs, v)) / fs
         if kind != "displacement":
             break
-        raw = (
-            _mark_abnormal(find_reps(disp, fs, min_prominence=0.6 * MIN_DISP_M, arc_rad=arc)) or raw
+        again = _mark_abnormal(
+            find_reps(
+                disp,
+                fs,
+                min_prominence=0.6 * MIN_DISP_M,
+                arc_rad=arc,
+            )
         )
+        # the correction is built from these reps: one it turns into a failed attempt was
+        # mis-corrected (a slow first eccentric whose onset drifts); keep it as first timed
+        # if it lasts like the others and follows or precedes one of them without a pause
+        # (re-racking after a set comes after a pause)
+        kept = [r for r in again if not r.failed]
+        med = median_rep_len(kept)
+        lost = [
+            r
+            for r in raw
+            if not r.failed
+            and not any(reps_overlap(r, q) for q in kept)
+            and any(q.failed and reps_overlap(r, q) for q in again)
+            and 0.7 * med <= r.back_arr - r.out_on <= 1.3 * med
+            and any(rep_gap(r, q) <= 0.2 * med for q in kept)
+        ]
+        again = [q for q in again if not (q.failed and any(reps_overlap(q, r) for r in lost))]
+        raw = (again + lost) if again else raw
     # a failed attempt seen in the first pass may be smoothed away by the drift control
     seen = [r.out_on for r in raw]
     raw = raw + [r for r in first if r.failed and all(abs(r.out_on - o) > fs for o in seen)]
@@ -130,7 +167,7 @@ def reps_in_window(
         open_start=i0 == 0,
         open_end=i1 >= u.t_s.size,
     )
-    edges = [e for e in edges if _same_posture(acc, fs, raw, e)]
+    edges = [e for e in edges if same_posture(acc, fs, raw, e)]
     if edges:
         # the edge reps' movements are not rest: no zero-velocity knots there
         normal = [r for r in raw if not r.failed]
@@ -144,49 +181,11 @@ def reps_in_window(
         spans = [(e.out_on - 0.5 * fs, e.back_arr) for e in edges]
         raw = [r for r in raw if not (r.failed and any(a <= r.out_on <= b for a, b in spans))]
         raw += edges
+    raw = drop_posture_outliers(acc, fs, raw, open_start=i0 == 0, open_end=i1 >= u.t_s.size)
     raw += _attempt_after(raw, s_first, fs)
-    if _median_turn_deg(acc, fs, raw) > _MAX_REP_TURN_DEG:
+    if median_turn_deg(acc, fs, raw) > _MAX_REP_TURN_DEG:
         return [], disp, kind, ecc_first
     return raw, disp, kind, ecc_first
-
-
-def _slow_direction(acc: FloatArray, fs: float) -> FloatArray:
-    """Unit vectors of the low-passed (1 Hz) specific force: the sensor's posture."""
-    lp = _imu.lowpass(acc, fs, 1.0)
-    out: FloatArray = lp / np.maximum(np.linalg.norm(lp, axis=1, keepdims=True), 1e-9)
-    return out
-
-
-def _median_turn_deg(acc: FloatArray, fs: float, raw: list[RawRep]) -> float:
-    """Median angle (degrees) between the sensor's posture at the start and at the end of
-    each completed rep; 0 if there is none. A rep comes back to where it started: reps that
-    typically end turned by more than a right angle are a hand turning over, not lifting."""
-    done = [r for r in raw if not r.failed and not r.cut]
-    if not done:
-        return 0.0
-    unit = _slow_direction(acc, fs)
-    n = acc.shape[0]
-    a = np.clip([math.floor(r.out_on) for r in done], 0, n - 1)
-    b = np.clip([math.ceil(r.back_arr) for r in done], 0, n - 1)
-    cos = np.clip(np.sum(unit[a] * unit[b], axis=1), -1.0, 1.0)
-    return float(np.degrees(np.median(np.arccos(cos))))
-
-
-def _same_posture(acc: FloatArray, fs: float, raw: list[RawRep], edge: RawRep) -> bool:
-    """Whether the sensor keeps, through ``edge``, the orientation it held during the set's
-    completed reps (within their own spread plus 10 degrees): a lifter reaching for the phone
-    or the rack at the end of a recording turns the wrist in ways the reps never did."""
-    done = [r for r in raw if not r.failed]
-    n = acc.shape[0]
-    a = min(max(math.floor(min(r.out_on for r in done)), 0), n - 1)
-    b = min(max(math.ceil(max(r.back_arr for r in done)), a + 1), n)
-    unit = _slow_direction(acc, fs)
-    mean = np.mean(unit[a:b], axis=0)
-    mean /= max(float(np.linalg.norm(mean)), 1e-9)
-    ang = np.degrees(np.arccos(np.clip(unit @ mean, -1.0, 1.0)))
-    limit = float(np.quantile(ang[a:b], 0.98)) + 10.0
-    worst = float(np.max(ang[max(math.floor(edge.out_on), 0) : math.ceil(edge.back_arr) + 1]))
-    return worst <= limit
 
 
 def _edge_reps(
@@ -259,12 +258,6 @@ def _edge_reps(
             lv = (float(seg[lo]), float(seg[j]), float(seg[-1]))
             out.append(RawRep(out_on, arr, arr, float(n), *lv, b + lo, b + j, n, False, True))
     return out
-
-
-def _median_rep_s(raw: list[RawRep]) -> float:
-    """Median duration of the completed reps (samples); NaN if none."""
-    done = [r.back_arr - r.out_on for r in raw if not r.failed]
-    return float(np.median(done)) if done else math.nan
 
 
 def _mark_abnormal(raw: list[RawRep]) -> list[RawRep]:

@@ -317,6 +317,7 @@ def test_reps_seen_only_as_a_tilt_of_the_wrist_are_counted() -> None:
 def test_reps_that_end_turned_over_are_a_hand_turning_not_lifting() -> None:
     # a wrist that turns over by 120 degrees and stays: whatever the progress signal shows,
     # an excursion from one posture to the other is no rep; one back to the start is
+    from liftsense.signal.imu import slow_direction
     from liftsense.signal.phases import RawRep
     from liftsense.signal.posture import median_turn_deg
 
@@ -329,7 +330,8 @@ def test_reps_that_end_turned_over_are_a_hand_turning_not_lifting() -> None:
         a, b = a_s * fs, b_s * fs
         return RawRep(a, a + 25, b - 25, b, 0.0, 1.0, 0.0, int(a), int(a + 50), int(b), False)
 
-    assert median_turn_deg(acc, fs, [rep(1.0, 3.0), rep(3.0, 8.0), rep(2.0, 10.0)]) == (
+    unit = slow_direction(acc, fs)
+    assert median_turn_deg(unit, [rep(1.0, 3.0), rep(3.0, 8.0), rep(2.0, 10.0)]) == (
         pytest.approx(120.0, abs=2.0)
     )
-    assert median_turn_deg(acc, fs, [rep(0.5, 3.5), rep(6.0, 11.0)]) == pytest.approx(0.0, abs=1)
+    assert median_turn_deg(unit, [rep(0.5, 3.5), rep(6.0, 11.0)]) == pytest.approx(0.0, abs=1)

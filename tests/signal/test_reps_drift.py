@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from liftsense.emulate.motion import SessionSpec, SetSpec, SyntheticSession, Tempo, generate
+from liftsense.signal.imu import slow_direction
 from liftsense.signal.phases import RawRep
 from liftsense.signal.posture import drop_posture_outliers
 from liftsense.signal.reps import detect
@@ -86,7 +87,7 @@ def test_a_last_rep_apart_and_out_of_posture_is_dropped(
     acc = 9.80665 * np.column_stack([np.sin(theta), np.zeros_like(t), np.cos(theta)])
     reps = [_rep(2.0 * k, 2.0 * k + 2.0, fs) for k in (1, 2, 3, 4)]
     out = drop_posture_outliers(
-        acc, fs, [*reps, _rep(*last_s, fs)], open_start=False, open_end=False
+        slow_direction(acc, fs), fs, [*reps, _rep(*last_s, fs)], open_start=False, open_end=False
     )
     assert len(out) == (4 if dropped else 5)
     assert out[:4] == reps

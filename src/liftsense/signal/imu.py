@@ -227,13 +227,26 @@ def _derotate(acc: FloatArray, gyro: FloatArray, fs_hz: float) -> FloatArray:
     return out
 
 
+def slow_direction(acc: FloatArray, fs_hz: float, cutoff_hz: float = 1.0) -> FloatArray:
+    """Unit vectors of the low-passed specific force: the sensor's posture (gravity's direction
+    in the sensor frame while the load moves slowly)."""
+    lp = lowpass(acc, fs_hz, cutoff_hz)
+    out: FloatArray = lp / np.maximum(np.linalg.norm(lp, axis=1, keepdims=True), 1e-9)
+    return out
+
+
+def angle_from_mean_rad(unit: FloatArray, ref: FloatArray) -> FloatArray:
+    """Angle (rad) of each direction in ``unit`` from the mean direction of ``ref``."""
+    mean = np.mean(ref, axis=0)
+    mean /= max(float(np.linalg.norm(mean)), 1e-9)
+    out: FloatArray = np.arccos(np.clip(unit @ mean, -1.0, 1.0))
+    return out
+
+
 def _tilt_rad(acc: FloatArray, fs_hz: float) -> float:
     """95th percentile of the angle between the slow acc direction and its mean (rad)."""
-    lp = lowpass(acc, fs_hz, 0.7)
-    unit = lp / np.maximum(np.linalg.norm(lp, axis=1, keepdims=True), 1e-9)
-    mean = np.mean(unit, axis=0)
-    mean /= max(float(np.linalg.norm(mean)), 1e-9)
-    return float(np.quantile(np.arccos(np.clip(unit @ mean, -1.0, 1.0)), 0.95))
+    unit = slow_direction(acc, fs_hz, 0.7)
+    return float(np.quantile(angle_from_mean_rad(unit, unit), 0.95))
 
 
 def vertical_acceleration(

@@ -3,7 +3,7 @@
 A rep comes back to where it started and keeps the sensor in the posture it held through the
 set's other reps. A hand turning over, reaching for the rack or the phone, turns the sensor in
 ways the reps never did. Posture is the direction of the low-passed (1 Hz) specific force in the
-sensor frame, which is gravity's direction while the load moves slowly.
+sensor frame (``imu.slow_direction``), computed once per window and passed in as ``unit``.
 """
 
 from __future__ import annotations
@@ -16,29 +16,21 @@ import numpy.typing as npt
 from liftsense.signal import imu as _imu
 from liftsense.signal.phases import RawRep, median_rep_len, rep_gap
 
-__all__ = ["drop_posture_outliers", "median_turn_deg", "same_posture", "slow_direction"]
+__all__ = ["drop_posture_outliers", "median_turn_deg", "same_posture"]
 
 FloatArray = npt.NDArray[np.float64]
 #: How far (degrees) beyond the set's own spread a complete rep set apart by a pause may turn.
 _OUTLIER_DEG = 20.0
 
 
-def slow_direction(acc: FloatArray, fs: float) -> FloatArray:
-    """Unit vectors of the low-passed (1 Hz) specific force: the sensor's posture."""
-    lp = _imu.lowpass(acc, fs, 1.0)
-    out: FloatArray = lp / np.maximum(np.linalg.norm(lp, axis=1, keepdims=True), 1e-9)
-    return out
-
-
-def median_turn_deg(acc: FloatArray, fs: float, raw: list[RawRep]) -> float:
+def median_turn_deg(unit: FloatArray, raw: list[RawRep]) -> float:
     """Median angle (degrees) between the sensor's posture at the start and at the end of
     each completed rep; 0 if there is none. A rep comes back to where it started: reps that
     typically end turned by more than a right angle are a hand turning over, not lifting."""
     done = [r for r in raw if not r.failed and not r.cut]
     if not done:
         return 0.0
-    unit = slow_direction(acc, fs)
-    n = acc.shape[0]
+    n = unit.shape[0]
     a = np.clip([math.floor(r.out_on) for r in done], 0, n - 1)
     b = np.clip([math.ceil(r.back_arr) for r in done], 0, n - 1)
     cos = np.clip(np.sum(unit[a] * unit[b], axis=1), -1.0, 1.0)
@@ -46,26 +38,23 @@ def median_turn_deg(acc: FloatArray, fs: float, raw: list[RawRep]) -> float:
 
 
 def same_posture(
-    acc: FloatArray, fs: float, raw: list[RawRep], edge: RawRep, margin_deg: float = 10.0
+    unit: FloatArray, raw: list[RawRep], edge: RawRep, margin_deg: float = 10.0
 ) -> bool:
     """Whether the sensor keeps, through ``edge``, the orientation it held during the set's
     completed reps (within their own spread plus ``margin_deg``): a lifter reaching for the phone
     or the rack at the end of a recording turns the wrist in ways the reps never did."""
     done = [r for r in raw if not r.failed]
-    n = acc.shape[0]
+    n = unit.shape[0]
     a = min(max(math.floor(min(r.out_on for r in done)), 0), n - 1)
     b = min(max(math.ceil(max(r.back_arr for r in done)), a + 1), n)
-    unit = slow_direction(acc, fs)
-    mean = np.mean(unit[a:b], axis=0)
-    mean /= max(float(np.linalg.norm(mean)), 1e-9)
-    ang = np.degrees(np.arccos(np.clip(unit @ mean, -1.0, 1.0)))
+    ang = np.degrees(_imu.angle_from_mean_rad(unit, unit[a:b]))
     limit = float(np.quantile(ang[a:b], 0.98)) + margin_deg
     worst = float(np.max(ang[max(math.floor(edge.out_on), 0) : math.ceil(edge.back_arr) + 1]))
     return worst <= limit
 
 
 def drop_posture_outliers(
-    acc: FloatArray, fs: float, raw: list[RawRep], *, open_start: bool, open_end: bool
+    unit: FloatArray, fs: float, raw: list[RawRep], *, open_start: bool, open_end: bool
 ) -> list[RawRep]:
     """Without the first or last completed rep when it stands apart from the others (a pause
     of over half a rep) and the sensor leaves, during it, the posture it held through the
@@ -79,17 +68,17 @@ def drop_posture_outliers(
         # (``open_end``) may be one the recording cut, where the low-passed posture is
         # unreliable
         first, last = done[0], done[-1]
-        n = acc.shape[0]
+        n = unit.shape[0]
         if (
             not (open_start and first.out_on < fs)
             and rep_gap(first, done[1]) > apart
-            and not same_posture(acc, fs, done[1:], first, _OUTLIER_DEG)
+            and not same_posture(unit, done[1:], first, _OUTLIER_DEG)
         ):
             drop.append(first)
         if (
             not (open_end and last.back_arr > n - 1 - fs)
             and rep_gap(done[-2], last) > apart
-            and not same_posture(acc, fs, done[:-1], last, _OUTLIER_DEG)
+            and not same_posture(unit, done[:-1], last, _OUTLIER_DEG)
         ):
             drop.append(last)
     return [r for r in raw if all(r is not d for d in drop)]

@@ -167,7 +167,8 @@ def reps_in_window(
         open_start=i0 == 0,
         open_end=i1 >= u.t_s.size,
     )
-    edges = [e for e in edges if same_posture(acc, fs, raw, e)]
+    unit = _imu.slow_direction(acc, fs)  # the sensor's posture, for the checks below
+    edges = [e for e in edges if same_posture(unit, raw, e)]
     if edges:
         # the edge reps' movements are not rest: no zero-velocity knots there
         normal = [r for r in raw if not r.failed]
@@ -181,9 +182,9 @@ def reps_in_window(
         spans = [(e.out_on - 0.5 * fs, e.back_arr) for e in edges]
         raw = [r for r in raw if not (r.failed and any(a <= r.out_on <= b for a, b in spans))]
         raw += edges
-    raw = drop_posture_outliers(acc, fs, raw, open_start=i0 == 0, open_end=i1 >= u.t_s.size)
+    raw = drop_posture_outliers(unit, fs, raw, open_start=i0 == 0, open_end=i1 >= u.t_s.size)
     raw += _attempt_after(raw, s_first, fs)
-    if median_turn_deg(acc, fs, raw) > _MAX_REP_TURN_DEG:
+    if median_turn_deg(unit, raw) > _MAX_REP_TURN_DEG:
         return [], disp, kind, ecc_first
     return raw, disp, kind, ecc_first
 

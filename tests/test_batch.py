@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -122,3 +123,28 @@ def test_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(LiftSenseError, match=r"no \*\.parquet recordings"):
         run_batch(tmp_path, tmp_path / "out")
+
+
+def _worker_settings() -> tuple[str | None, bool, str]:
+    import dask
+    import pyarrow as pa
+
+    return (
+        os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+        bool(dask.config.get("distributed.worker.profile.enabled")),
+        pa.default_memory_pool().backend_name,
+    )
+
+
+def test_dask_workers_run_without_the_trim_threshold_and_profiler() -> None:
+    # Dask's defaults (MALLOC_TRIM_THRESHOLD_=65536, the sampling profiler) slow every task;
+    # the workers we start must not carry them, and init_worker gives Arrow the system pool
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import Client
+
+    from liftsense.batch import init_worker, local_cluster
+
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        client.run(init_worker)
+        (settings,) = client.run(_worker_settings).values()
+    assert settings == (None, False, "system")

@@ -25,12 +25,15 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from liftsense import __version__
 from liftsense.errors import LiftSenseError
+
+if TYPE_CHECKING:
+    from dask.distributed import LocalCluster
 
 TABLES = ("sets", "sessions", "muscles")
 ERROR_COLUMNS = ("recording", "content_hash", "error", "message")
@@ -255,6 +258,21 @@ WORKER_CONFIG: dict[str, Any] = {
 existing cluster keep their own: the README says how to set the same there."""
 
 
+def local_cluster(n_workers: int) -> LocalCluster:
+    """A Dask LocalCluster of single-threaded worker processes with ``WORKER_CONFIG``."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    with dask.config.set(WORKER_CONFIG):
+        return LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        )
+
+
 def _process_task(path: str, digest: str, *, out: str, report: bool) -> Outputs:
     return process_recording(path, out, report=report, digest=digest)
 
@@ -264,23 +282,12 @@ def run_dask(
 ) -> Iterator[Outputs]:
     """Map over Dask distributed: an existing scheduler, or a LocalCluster of processes."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, as_completed
     except ImportError as exc:
         raise LiftSenseError(
             "Dask is not installed: pip install 'liftsense[cluster]' (or use --workers)"
         ) from exc
-    import dask
-
-    cluster = None
-    if scheduler is None:
-        with dask.config.set(WORKER_CONFIG):
-            cluster = LocalCluster(
-                n_workers=local_workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=40,
-            )
+    cluster = local_cluster(local_workers) if scheduler is None else None
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
             try:

@@ -126,6 +126,24 @@ def test_failed_last_rep_is_not_counted() -> None:
     assert found.failed_reps == 1
 
 
+def test_a_press_that_stalls_short_of_lockout_is_a_failed_attempt() -> None:
+    # at the wrist the forearm's tilt finds the stalled press as an excursion like the others;
+    # its slow, short concentric marks it as the failed attempt it is
+    s = _session("overhead_press", reps=(6,), failed_last=True, placement="wrist", rate_hz=50.0)
+    (found,) = detect(s.imu, exercise="overhead_press")
+    assert found.signal == "rotation"
+    assert (found.n_reps, found.failed_reps) == (5, 1)
+
+
+def test_slow_curls_found_by_the_wrist_tilt_when_the_displacement_drifts() -> None:
+    # 6-s eccentrics drift the wrist's displacement into overlapping pseudo-reps; the forearm's
+    # rotation finds each curl (not halves of the displacement's reps)
+    s = _session("biceps_curl", "6-0-1-0", reps=(6,), placement="wrist", rate_hz=50.0, seed=6)
+    (found,) = detect(s.imu, exercise="biceps_curl")
+    assert found.signal == "rotation"
+    assert found.n_reps == 6
+
+
 def test_wrist_squat_double_peaks_count_once() -> None:
     s = _session(placement="wrist", reps=(6,), seed=3)
     (found,) = detect(s.imu, exercise="back_squat")

@@ -19,14 +19,14 @@ pause with the sensor out of the set's posture (re-racking; see ``posture``).
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import find_peaks
 
 from liftsense.signal import imu as _imu
+from liftsense.signal.attempts import attempt_after, mark_abnormal, mark_stalled
 from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
 from liftsense.signal.phases import (
     RawRep,
@@ -62,7 +62,7 @@ def _oriented_reps(
     (ties: the one whose resting ends lie low)."""
 
     def reps(s: FloatArray) -> list[RawRep]:
-        return _mark_abnormal(find_reps(s, fs, min_prominence=min_prom, arc_rad=arc))
+        return mark_abnormal(find_reps(s, fs, min_prominence=min_prom, arc_rad=arc))
 
     if sign is not None:
         return reps(sign * sig), sign
@@ -108,10 +108,11 @@ def reps_in_window(
         raw_r, r_sign = _oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, r_sign)
         r_sig = r_sign * rot
         done_d, done_r = sum(not r.failed for r in raw_d), sum(not r.failed for r in raw_r)
-        # up to three rotation reps per displacement rep; more, both by count and by
-        # duration, is a displacement that merged reps (a wrist that tilts but barely rises)
+        # up to three rotation reps per displacement rep, each a quarter to 70 % as long:
+        # halves of the displacement's reps (a wrist that tilts forth and back within each
+        # squat); not when its reps overlap one another (a displacement lost in drift)
         ratio = median_rep_len(raw_r) / median_rep_len(raw_d) if done_d >= 2 else math.nan
-        halves = ratio < 0.7 and (ratio >= 0.25 or done_r <= 3 * done_d)
+        halves = 0.25 <= ratio < 0.7 and done_r <= 3 * done_d and not _tangled(raw_d)
         # a tie goes to a rotation that tracks the displacement (a thigh or a hip): cleaner
         better = done_r > done_d or (done_r == done_d and abs(corr) >= 0.6)
         if done_r >= 2 and better and not halves:
@@ -121,7 +122,7 @@ def reps_in_window(
     disp = sign * x
     first_sig = r_sig if kind == "rotation" else disp
     ecc_first = info.starts_with_eccentric if known else sign < 0
-    raw = _mark_abnormal(raw)
+    raw = mark_abnormal(raw)
     first = raw
     for _ in range(2):  # drift control: zero velocity at rests and turnarounds, then redo
         normal = [r for r in raw if not r.failed]
@@ -130,7 +131,7 @@ def reps_in_window(
         disp = sign * np.cumsum(v - _velocity_correction(normal, fs, v)) / fs
         if kind != "displacement":
             break
-        again = _mark_abnormal(
+        again = mark_abnormal(
             find_reps(
                 disp,
                 fs,
@@ -183,10 +184,20 @@ def reps_in_window(
         raw = [r for r in raw if not (r.failed and any(a <= r.out_on <= b for a, b in spans))]
         raw += edges
     raw = drop_posture_outliers(unit, fs, raw, open_start=i0 == 0, open_end=i1 >= u.t_s.size)
-    raw += _attempt_after(raw, s_first, fs)
+    raw = mark_stalled(raw, ecc_first=ecc_first)
+    raw += attempt_after(raw, s_first, fs)
     if median_turn_deg(unit, raw) > _MAX_REP_TURN_DEG:
         return [], disp, kind, ecc_first
     return raw, disp, kind, ecc_first
+
+
+def _tangled(raw: list[RawRep]) -> bool:
+    """Whether any two consecutive completed reps share over 30 % of the shorter one."""
+    done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
+    return any(
+        -rep_gap(a, b) > 0.3 * min(a.back_arr - a.out_on, b.back_arr - b.out_on)
+        for a, b in itertools.pairwise(done)
+    )
 
 
 def _edge_reps(
@@ -259,37 +270,6 @@ def _edge_reps(
             lv = (float(seg[lo]), float(seg[j]), float(seg[-1]))
             out.append(RawRep(out_on, arr, arr, float(n), *lv, b + lo, b + j, n, False, True))
     return out
-
-
-def _mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
-    """Flag as failed a rep whose movements take over 2.5 times the set's median: a grind
-    that stalled, was lowered and dumped, rather than a rep."""
-    if len(raw) < 3:
-        return raw
-    moves = np.array([(r.out_arr - r.out_on) + (r.back_arr - r.back_on) for r in raw])
-    limit = 2.5 * float(np.median(moves))
-    return [replace(r, failed=True) if m > limit else r for r, m in zip(raw, moves, strict=True)]
-
-
-def _attempt_after(raw: list[RawRep], s: FloatArray, fs: float) -> list[RawRep]:
-    """A failed attempt right after the last completed rep (within 8 s): an excursion of at
-    least 30 % of the set's range in the first-pass progress ``s``, too short a return or too
-    small to be a rep, as a failed RawRep."""
-    done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
-    if len(done) < 2 or any(r.failed and r.out_on > done[-1].out_on for r in raw):
-        return []
-    rom = float(np.median([r.level1 - 0.5 * (r.level0 + r.level2) for r in done]))
-    a = math.ceil(done[-1].back_arr)
-    b = min(a + int(8 * fs), s.size)
-    if b - a < fs or rom <= 0:
-        return []
-    peaks, props = find_peaks(s[a:b], prominence=0.3 * rom)
-    if peaks.size == 0:
-        return []
-    p = a + int(peaks[0])
-    t = float(a + props["left_bases"][0])
-    lvl = float(s[p])
-    return [RawRep(t, float(p), float(p), float(p), lvl, lvl, lvl, int(t), p, p, True)]
 
 
 def _doubtful(r: RawRep, rows: list[RawRep]) -> bool:

@@ -13,7 +13,8 @@ in any orientation, 12.5-416 Hz, with or without gyro. Steps:
    the start or end of the recording counts, timed by what was recorded.
 4. ``phases.find_reps``: prominent excursions of that signal, each movement timed by fitting
    the crossing times of 20-80 % of its range to a minimum-jerk profile; reps that reverse
-   part-way or never come back are failed attempts, counted apart.
+   part-way or never come back, or whose concentric stalls short of lockout, are failed
+   attempts, counted apart (``attempts``).
 5. Which movement is eccentric comes from the exercise table (``exercises.exercise_info``); for
    an unknown exercise the start position is where the window rests, and lowering from it is
    taken as eccentric.

@@ -1,0 +1,83 @@
+"""Failed attempts: which reps of a window did not complete, and attempts after the last rep.
+
+A rep found in the progress signal (see ``phases.find_reps``) can still be a failed attempt:
+
+- a grind that stalled, was lowered and dumped: its movements take over 2.5 times the set's
+  median (``mark_abnormal``);
+- a last rep whose concentric stalled short of lockout: it starts with the concentric (an
+  overhead press, a curl), that movement takes at least ``_STALL_SLOW`` times the set's median
+  and covers less than ``_STALL_RANGE`` of the set's median excursion (``mark_stalled``);
+- an excursion after the last completed rep that is too small or never returns
+  (``attempt_after``).
+
+Failed attempts are counted apart from the reps (``SetResult.failed_reps``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+from scipy.signal import find_peaks
+
+from liftsense.signal.phases import RawRep
+
+__all__ = ["attempt_after", "mark_abnormal", "mark_stalled"]
+
+FloatArray = npt.NDArray[np.float64]
+_STALL_SLOW = 1.9
+_STALL_RANGE = 0.8
+
+
+def mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
+    """Flag as failed a rep whose movements take over 2.5 times the set's median: a grind
+    that stalled, was lowered and dumped, rather than a rep."""
+    if len(raw) < 3:
+        return raw
+    moves = np.array([(r.out_arr - r.out_on) + (r.back_arr - r.back_on) for r in raw])
+    limit = 2.5 * float(np.median(moves))
+    return [replace(r, failed=True) if m > limit else r for r, m in zip(raw, moves, strict=True)]
+
+
+def _size(r: RawRep) -> float:
+    return r.level1 - 0.5 * (r.level0 + r.level2)
+
+
+def mark_stalled(raw: list[RawRep], *, ecc_first: bool) -> list[RawRep]:
+    """``raw`` with its last completed rep flagged as failed when it starts with a concentric
+    that stalled short of lockout (see the module docstring). A last rep that starts with the
+    eccentric is left as found: its concentric is the way back, which the drift control
+    pulls to the start level, so a short one cannot be told from a complete one here."""
+    done = sorted((r for r in raw if not r.failed and not r.cut), key=lambda r: r.out_on)
+    if ecc_first or len(done) < 3:
+        return raw
+    last, rest = done[-1], done[:-1]
+    con = last.out_arr - last.out_on
+    con_med = float(np.median([r.out_arr - r.out_on for r in rest]))
+    size_med = float(np.median([_size(r) for r in rest]))
+    if con >= _STALL_SLOW * con_med and _size(last) < _STALL_RANGE * size_med:
+        return [replace(r, failed=True) if r is last else r for r in raw]
+    return raw
+
+
+def attempt_after(raw: list[RawRep], s: FloatArray, fs: float) -> list[RawRep]:
+    """A failed attempt right after the last completed rep (within 8 s): an excursion of at
+    least 30 % of the set's range in the first-pass progress ``s``, too short a return or too
+    small to be a rep, as a failed RawRep."""
+    done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
+    if len(done) < 2 or any(r.failed and r.out_on > done[-1].out_on for r in raw):
+        return []
+    rom = float(np.median([_size(r) for r in done]))
+    a = math.ceil(done[-1].back_arr)
+    b = min(a + int(8 * fs), s.size)
+    if b - a < fs or rom <= 0:
+        return []
+    peaks, props = find_peaks(s[a:b], prominence=0.3 * rom)
+    if peaks.size == 0:
+        return []
+    p = a + int(peaks[0])
+    t = float(a + props["left_bases"][0])
+    lvl = float(s[p])
+    return [RawRep(t, float(p), float(p), float(p), lvl, lvl, lvl, int(t), p, p, True)]

@@ -144,6 +144,24 @@ def test_slow_curls_found_by_the_wrist_tilt_when_the_displacement_drifts() -> No
     assert found.n_reps == 6
 
 
+def test_thigh_rotation_is_not_taken_for_halves_of_a_drifting_displacement() -> None:
+    # paused squats with a noisy, biased accelerometer: the displacement finds a few long
+    # pseudo-reps that miss most of the set; the thigh's rotation finds each squat
+    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
+    sets = tuple(SetSpec("back_squat", 60, n, Tempo(2, 0, 1, 0), paused=True) for n in (6, 10))
+    spec = SessionSpec(
+        sets, rest_s=60, lead_in_s=25, tail_s=25, placement="thigh", rate_hz=100.0, **noisy
+    )
+    s = generate(spec, seed=138)
+    first = s.truth.sets[0]
+    found = [
+        f
+        for f in detect(s.imu, exercise="back_squat")
+        if f.start_s < first["end_s"] and f.end_s > first["start_s"]
+    ]
+    assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation")]
+
+
 def test_wrist_squat_double_peaks_count_once() -> None:
     s = _session(placement="wrist", reps=(6,), seed=3)
     (found,) = detect(s.imu, exercise="back_squat")

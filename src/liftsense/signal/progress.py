@@ -108,11 +108,17 @@ def reps_in_window(
         raw_r, r_sign = _oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, r_sign)
         r_sig = r_sign * rot
         done_d, done_r = sum(not r.failed for r in raw_d), sum(not r.failed for r in raw_r)
-        # up to three rotation reps per displacement rep, each a quarter to 70 % as long:
-        # halves of the displacement's reps (a wrist that tilts forth and back within each
-        # squat); not when its reps overlap one another (a displacement lost in drift)
+        # up to three rotation reps per displacement rep, each a quarter to 70 % as long and
+        # lying within them: halves of the displacement's reps (a wrist that tilts forth and
+        # back within each squat); not when those overlap one another or leave much of the
+        # rotation's reps uncovered (a displacement lost in drift)
         ratio = median_rep_len(raw_r) / median_rep_len(raw_d) if done_d >= 2 else math.nan
-        halves = 0.25 <= ratio < 0.7 and done_r <= 3 * done_d and not _tangled(raw_d)
+        halves = (
+            0.25 <= ratio < 0.7
+            and done_r <= 3 * done_d
+            and not _tangled(raw_d)
+            and _covered(raw_r, raw_d) >= 0.6
+        )
         # a tie goes to a rotation that tracks the displacement (a thigh or a hip): cleaner
         better = done_r > done_d or (done_r == done_d and abs(corr) >= 0.6)
         if done_r >= 2 and better and not halves:
@@ -198,6 +204,18 @@ def _tangled(raw: list[RawRep]) -> bool:
         -rep_gap(a, b) > 0.3 * min(a.back_arr - a.out_on, b.back_arr - b.out_on)
         for a, b in itertools.pairwise(done)
     )
+
+
+def _covered(inner: list[RawRep], outer: list[RawRep]) -> float:
+    """The fraction of the completed ``inner`` reps that the completed ``outer`` reps cover
+    for at least half of their time."""
+    spans = [(r.out_on, r.back_arr) for r in outer if not r.failed]
+    done = [r for r in inner if not r.failed]
+    held = 0
+    for r in done:
+        common = sum(max(0.0, min(b, r.back_arr) - max(a, r.out_on)) for a, b in spans)
+        held += common >= 0.5 * (r.back_arr - r.out_on)
+    return held / len(done) if done else 0.0
 
 
 def _edge_reps(

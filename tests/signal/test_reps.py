@@ -162,6 +162,16 @@ def test_thigh_rotation_is_not_taken_for_halves_of_a_drifting_displacement() -> 
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation")]
 
 
+def test_a_tie_goes_to_the_progress_signal_whose_reps_are_alike() -> None:
+    # slow hip thrusts at 12.5 Hz: in the second set displacement and hip rotation find as
+    # many reps, but the displacement's drift merges two into one four times the size of the
+    # others and adds one elsewhere; the rotation's reps are all alike
+    sets = tuple(SetSpec("hip_thrust", 60, n, Tempo(6, 0, 1, 0)) for n in (6, 10))
+    spec = SessionSpec(sets, rest_s=60, lead_in_s=25, tail_s=25, placement="hip", rate_hz=12.5)
+    found = detect(generate(spec, seed=554).imu, exercise="hip_thrust")
+    assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
+
+
 def test_wrist_squat_double_peaks_count_once() -> None:
     s = _session(placement="wrist", reps=(6,), seed=3)
     (found,) = detect(s.imu, exercise="back_squat")

@@ -119,8 +119,11 @@ def reps_in_window(
             and not _tangled(raw_d)
             and _covered(raw_r, raw_d) >= 0.6
         )
-        # a tie goes to a rotation that tracks the displacement (a thigh or a hip): cleaner
-        better = done_r > done_d or (done_r == done_d and abs(corr) >= 0.6)
+        # a tie goes to a rotation that tracks the displacement (a thigh or a hip), or whose
+        # reps are much more alike in size: cleaner
+        better = done_r > done_d or (
+            done_r == done_d and (abs(corr) >= 0.6 or _size_cv(raw_r) < 0.5 * _size_cv(raw_d))
+        )
         if done_r >= 2 and better and not halves:
             kind, raw = "rotation", raw_r
             if abs(corr) >= 0.6:
@@ -204,6 +207,13 @@ def _tangled(raw: list[RawRep]) -> bool:
         -rep_gap(a, b) > 0.3 * min(a.back_arr - a.out_on, b.back_arr - b.out_on)
         for a, b in itertools.pairwise(done)
     )
+
+
+def _size_cv(raw: list[RawRep]) -> float:
+    """Coefficient of variation of the completed reps' excursions (inf for fewer than two)."""
+    size = np.array([r.level1 - 0.5 * (r.level0 + r.level2) for r in raw if not r.failed])
+    mean = float(np.mean(size)) if size.size >= 2 else 0.0
+    return float(np.std(size)) / mean if mean > 0 else math.inf
 
 
 def _covered(inner: list[RawRep], outer: list[RawRep]) -> float:

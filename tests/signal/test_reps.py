@@ -172,6 +172,21 @@ def test_a_tie_goes_to_the_progress_signal_whose_reps_are_alike() -> None:
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
 
 
+def test_as_many_rotation_reps_as_displacement_reps_are_not_halves() -> None:
+    # slow hip thrusts, thigh sensor: the displacement's reps run long and overlap a little,
+    # so the rotation's look short beside them; but halves would be twice as many
+    sets = tuple(SetSpec("hip_thrust", 60, n, Tempo(3, 1, 1, 1)) for n in (6, 10))
+    spec = SessionSpec(sets, rest_s=60, lead_in_s=25, tail_s=25, placement="thigh", rate_hz=100.0)
+    s = generate(spec, seed=532)
+    second = s.truth.sets[1]
+    found = [
+        f
+        for f in detect(s.imu, exercise="hip_thrust")
+        if f.start_s < second["end_s"] and f.end_s > second["start_s"]
+    ]
+    assert [(f.n_reps, f.signal) for f in found] == [(10, "rotation")]
+
+
 def test_wrist_squat_double_peaks_count_once() -> None:
     s = _session(placement="wrist", reps=(6,), seed=3)
     (found,) = detect(s.imu, exercise="back_squat")

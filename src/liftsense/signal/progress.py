@@ -108,14 +108,14 @@ def reps_in_window(
         raw_r, r_sign = _oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, r_sign)
         r_sig = r_sign * rot
         done_d, done_r = sum(not r.failed for r in raw_d), sum(not r.failed for r in raw_r)
-        # up to three rotation reps per displacement rep, each a quarter to 70 % as long and
-        # lying within them: halves of the displacement's reps (a wrist that tilts forth and
-        # back within each squat); not when those overlap one another or leave much of the
-        # rotation's reps uncovered (a displacement lost in drift)
+        # more rotation reps than displacement reps, up to three per rep, each a quarter to
+        # 70 % as long and lying within them: halves of the displacement's reps (a wrist that
+        # tilts forth and back within each squat); not when those overlap one another or
+        # leave much of the rotation's reps uncovered (a displacement lost in drift)
         ratio = median_rep_len(raw_r) / median_rep_len(raw_d) if done_d >= 2 else math.nan
         halves = (
             0.25 <= ratio < 0.7
-            and done_r <= 3 * done_d
+            and done_d < done_r <= 3 * done_d
             and not _tangled(raw_d)
             and _covered(raw_r, raw_d) >= 0.6
         )

@@ -135,6 +135,17 @@ def test_a_press_that_stalls_short_of_lockout_is_a_failed_attempt() -> None:
     assert (found.n_reps, found.failed_reps) == (5, 1)
 
 
+def test_a_squat_that_stalls_and_sinks_back_is_a_failed_attempt() -> None:
+    # the last squat comes back a third of the way or so, stalls and sinks onto the pins: the drift
+    # control would pull it back to standing; the first pass shows the short, slow way back
+    sets = tuple(SetSpec("back_squat", 60, n, Tempo(2, 0, 1, 0), failed_last=True) for n in (6, 10))
+    spec = SessionSpec(
+        sets, rest_s=60, lead_in_s=25, tail_s=25, placement="thigh", rate_hz=25.0, gyro=False
+    )
+    found = detect(generate(spec, seed=145).imu, exercise="back_squat")
+    assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
+
+
 def test_slow_curls_found_by_the_wrist_tilt_when_the_displacement_drifts() -> None:
     # 6-s eccentrics drift the wrist's displacement into overlapping pseudo-reps; the forearm's
     # rotation finds each curl (not halves of the displacement's reps)

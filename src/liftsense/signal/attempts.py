@@ -4,9 +4,13 @@ A rep found in the progress signal (see ``phases.find_reps``) can still be a fai
 
 - a grind that stalled, was lowered and dumped: its movements take over 2.5 times the set's
   median (``mark_abnormal``);
-- a last rep whose concentric stalled short of lockout: it starts with the concentric (an
-  overhead press, a curl), that movement takes at least ``_STALL_SLOW`` times the set's median
-  and covers less than ``_STALL_RANGE`` of the set's median excursion (``mark_stalled``);
+- a last rep whose concentric stalled short of lockout (``mark_stalled``). When the rep starts
+  with the concentric (an overhead press, a curl), that movement takes at least
+  ``_STALL_SLOW`` times the set's median and covers less than ``_STALL_RANGE`` of the set's
+  median excursion. When it starts with the eccentric (a squat, a bench press), the concentric
+  is the way back, which the drift control pulls to the start level; so the way back is judged
+  in the first pass, before that control: it covers less than ``_STALL_RETURN`` of the way out,
+  and takes at least ``_STALL_SLOW_BACK`` times the set's median;
 - an excursion after the last completed rep that is too small or never returns
   (``attempt_after``).
 
@@ -22,13 +26,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import find_peaks
 
-from liftsense.signal.phases import RawRep
+from liftsense.signal.phases import RawRep, reps_overlap
 
 __all__ = ["attempt_after", "mark_abnormal", "mark_stalled"]
 
 FloatArray = npt.NDArray[np.float64]
 _STALL_SLOW = 1.9
 _STALL_RANGE = 0.8
+_STALL_RETURN = 0.7
+_STALL_SLOW_BACK = 1.5
 
 
 def mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
@@ -45,21 +51,28 @@ def _size(r: RawRep) -> float:
     return r.level1 - 0.5 * (r.level0 + r.level2)
 
 
-def mark_stalled(raw: list[RawRep], *, ecc_first: bool) -> list[RawRep]:
-    """``raw`` with its last completed rep flagged as failed when it starts with a concentric
-    that stalled short of lockout (see the module docstring). A last rep that starts with the
-    eccentric is left as found: its concentric is the way back, which the drift control
-    pulls to the start level, so a short one cannot be told from a complete one here."""
+def mark_stalled(raw: list[RawRep], first: list[RawRep], *, ecc_first: bool) -> list[RawRep]:
+    """``raw`` with its last completed rep flagged as failed when its concentric stalled short
+    of lockout (see the module docstring); ``first`` holds the first-pass reps."""
     done = sorted((r for r in raw if not r.failed and not r.cut), key=lambda r: r.out_on)
-    if ecc_first or len(done) < 3:
+    if len(done) < 3:
         return raw
     last, rest = done[-1], done[:-1]
-    con = last.out_arr - last.out_on
-    con_med = float(np.median([r.out_arr - r.out_on for r in rest]))
-    size_med = float(np.median([_size(r) for r in rest]))
-    if con >= _STALL_SLOW * con_med and _size(last) < _STALL_RANGE * size_med:
-        return [replace(r, failed=True) if r is last else r for r in raw]
-    return raw
+    if ecc_first:
+        back = last.back_arr - last.back_on
+        back_med = float(np.median([r.back_arr - r.back_on for r in rest]))
+        stalled = back >= _STALL_SLOW_BACK * back_med and any(
+            not f.failed
+            and reps_overlap(last, f)
+            and f.level1 - f.level2 < _STALL_RETURN * (f.level1 - f.level0)
+            for f in first
+        )
+    else:
+        con = last.out_arr - last.out_on
+        con_med = float(np.median([r.out_arr - r.out_on for r in rest]))
+        size_med = float(np.median([_size(r) for r in rest]))
+        stalled = con >= _STALL_SLOW * con_med and _size(last) < _STALL_RANGE * size_med
+    return [replace(r, failed=True) if r is last else r for r in raw] if stalled else raw
 
 
 def attempt_after(raw: list[RawRep], s: FloatArray, fs: float) -> list[RawRep]:

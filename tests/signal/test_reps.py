@@ -34,6 +34,25 @@ def _session(
     return generate(spec, seed=seed)
 
 
+def _grid_session(
+    exercise: str, tempo: str, placement: str, rate_hz: float, seed: int, **kw: Any
+) -> SyntheticSession:
+    """A session laid out as in ``scripts/eval_reps.py synthetic``: sets of 6 and 10 reps."""
+    set_kw = {k: kw.pop(k) for k in ("paused", "failed_last") if k in kw}
+    sets = tuple(SetSpec(exercise, 60, n, Tempo.parse(tempo), **set_kw) for n in (6, 10))
+    spec = SessionSpec(
+        sets, rest_s=60, lead_in_s=25, tail_s=25, placement=placement, rate_hz=rate_hz, **kw
+    )
+    return generate(spec, seed=seed)
+
+
+def _found_in_set(s: SyntheticSession, k: int, exercise: str) -> list[SetResult]:
+    """The detected sets that overlap the session's true set ``k`` (from 0)."""
+    t = s.truth.sets[k]
+    found = detect(s.imu, exercise=exercise)
+    return [f for f in found if f.start_s < t["end_s"] and f.end_s > t["start_s"]]
+
+
 @cache
 def _squat() -> SyntheticSession:
     return _session()
@@ -138,11 +157,8 @@ def test_a_press_that_stalls_short_of_lockout_is_a_failed_attempt() -> None:
 def test_a_squat_that_stalls_and_sinks_back_is_a_failed_attempt() -> None:
     # the last squat comes back a third of the way or so, stalls and sinks onto the pins: the drift
     # control would pull it back to standing; the first pass shows the short, slow way back
-    sets = tuple(SetSpec("back_squat", 60, n, Tempo(2, 0, 1, 0), failed_last=True) for n in (6, 10))
-    spec = SessionSpec(
-        sets, rest_s=60, lead_in_s=25, tail_s=25, placement="thigh", rate_hz=25.0, gyro=False
-    )
-    found = detect(generate(spec, seed=145).imu, exercise="back_squat")
+    s = _grid_session("back_squat", "2-0-1-0", "thigh", 25.0, 145, failed_last=True, gyro=False)
+    found = detect(s.imu, exercise="back_squat")
     assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
 
 
@@ -159,17 +175,8 @@ def test_thigh_rotation_is_not_taken_for_halves_of_a_drifting_displacement() -> 
     # paused squats with a noisy, biased accelerometer: the displacement finds a few long
     # pseudo-reps that miss most of the set; the thigh's rotation finds each squat
     noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
-    sets = tuple(SetSpec("back_squat", 60, n, Tempo(2, 0, 1, 0), paused=True) for n in (6, 10))
-    spec = SessionSpec(
-        sets, rest_s=60, lead_in_s=25, tail_s=25, placement="thigh", rate_hz=100.0, **noisy
-    )
-    s = generate(spec, seed=138)
-    first = s.truth.sets[0]
-    found = [
-        f
-        for f in detect(s.imu, exercise="back_squat")
-        if f.start_s < first["end_s"] and f.end_s > first["start_s"]
-    ]
+    s = _grid_session("back_squat", "2-0-1-0", "thigh", 100.0, 138, paused=True, **noisy)
+    found = _found_in_set(s, 0, "back_squat")
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation")]
 
 
@@ -177,24 +184,16 @@ def test_a_tie_goes_to_the_progress_signal_whose_reps_are_alike() -> None:
     # slow hip thrusts at 12.5 Hz: in the second set displacement and hip rotation find as
     # many reps, but the displacement's drift merges two into one four times the size of the
     # others and adds one elsewhere; the rotation's reps are all alike
-    sets = tuple(SetSpec("hip_thrust", 60, n, Tempo(6, 0, 1, 0)) for n in (6, 10))
-    spec = SessionSpec(sets, rest_s=60, lead_in_s=25, tail_s=25, placement="hip", rate_hz=12.5)
-    found = detect(generate(spec, seed=554).imu, exercise="hip_thrust")
+    s = _grid_session("hip_thrust", "6-0-1-0", "hip", 12.5, 554)
+    found = detect(s.imu, exercise="hip_thrust")
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
 
 
 def test_as_many_rotation_reps_as_displacement_reps_are_not_halves() -> None:
     # slow hip thrusts, thigh sensor: the displacement's reps run long and overlap a little,
     # so the rotation's look short beside them; but halves would be twice as many
-    sets = tuple(SetSpec("hip_thrust", 60, n, Tempo(3, 1, 1, 1)) for n in (6, 10))
-    spec = SessionSpec(sets, rest_s=60, lead_in_s=25, tail_s=25, placement="thigh", rate_hz=100.0)
-    s = generate(spec, seed=532)
-    second = s.truth.sets[1]
-    found = [
-        f
-        for f in detect(s.imu, exercise="hip_thrust")
-        if f.start_s < second["end_s"] and f.end_s > second["start_s"]
-    ]
+    s = _grid_session("hip_thrust", "3-1-1-1", "thigh", 100.0, 532)
+    found = _found_in_set(s, 1, "hip_thrust")
     assert [(f.n_reps, f.signal) for f in found] == [(10, "rotation")]
 
 

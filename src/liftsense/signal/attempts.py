@@ -47,10 +47,6 @@ def mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
     return [replace(r, failed=True) if m > limit else r for r, m in zip(raw, moves, strict=True)]
 
 
-def _size(r: RawRep) -> float:
-    return r.level1 - 0.5 * (r.level0 + r.level2)
-
-
 def mark_stalled(raw: list[RawRep], first: list[RawRep], *, ecc_first: bool) -> list[RawRep]:
     """``raw`` with its last completed rep flagged as failed when its concentric stalled short
     of lockout (see the module docstring); ``first`` holds the first-pass reps."""
@@ -70,8 +66,8 @@ def mark_stalled(raw: list[RawRep], first: list[RawRep], *, ecc_first: bool) -> 
     else:
         con = last.out_arr - last.out_on
         con_med = float(np.median([r.out_arr - r.out_on for r in rest]))
-        size_med = float(np.median([_size(r) for r in rest]))
-        stalled = con >= _STALL_SLOW * con_med and _size(last) < _STALL_RANGE * size_med
+        size_med = float(np.median([r.excursion for r in rest]))
+        stalled = con >= _STALL_SLOW * con_med and last.excursion < _STALL_RANGE * size_med
     return [replace(r, failed=True) if r is last else r for r in raw] if stalled else raw
 
 
@@ -82,7 +78,7 @@ def attempt_after(raw: list[RawRep], s: FloatArray, fs: float) -> list[RawRep]:
     done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
     if len(done) < 2 or any(r.failed and r.out_on > done[-1].out_on for r in raw):
         return []
-    rom = float(np.median([_size(r) for r in done]))
+    rom = float(np.median([r.excursion for r in done]))
     a = math.ceil(done[-1].back_arr)
     b = min(a + int(8 * fs), s.size)
     if b - a < fs or rom <= 0:

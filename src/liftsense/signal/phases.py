@@ -71,6 +71,16 @@ class RawRep:
     failed: bool
     cut: bool = False
 
+    @property
+    def length(self) -> float:
+        """Samples from the start of the movement out to the end of the movement back."""
+        return self.back_arr - self.out_on
+
+    @property
+    def excursion(self) -> float:
+        """The far end's level against the mean of the start and end levels."""
+        return self.level1 - 0.5 * (self.level0 + self.level2)
+
 
 def _plateau(seg: FloatArray, ref: float, flat_n: int) -> int:
     """Index in ``seg`` (which starts at a peak and runs away from it) where the descent from
@@ -285,10 +295,9 @@ def find_reps(
     return out
 
 
-def reps_overlap(a: RawRep, b: RawRep) -> bool:
-    """Whether two reps share more than half of the shorter one."""
-    common = min(a.back_arr, b.back_arr) - max(a.out_on, b.out_on)
-    return common > 0.5 * min(a.back_arr - a.out_on, b.back_arr - b.out_on)
+def reps_overlap(a: RawRep, b: RawRep, share: float = 0.5) -> bool:
+    """Whether two reps share more than ``share`` of the shorter one."""
+    return -rep_gap(a, b) > share * min(a.length, b.length)
 
 
 def rep_gap(a: RawRep, b: RawRep) -> float:
@@ -298,5 +307,5 @@ def rep_gap(a: RawRep, b: RawRep) -> float:
 
 def median_rep_len(raw: list[RawRep]) -> float:
     """Median duration of the completed reps (samples); NaN if none."""
-    done = [r.back_arr - r.out_on for r in raw if not r.failed]
+    done = [r.length for r in raw if not r.failed]
     return float(np.median(done)) if done else math.nan

@@ -160,7 +160,7 @@ def reps_in_window(
             if not r.failed
             and not any(reps_overlap(r, q) for q in kept)
             and any(q.failed and reps_overlap(r, q) for q in again)
-            and 0.7 * med <= r.back_arr - r.out_on <= 1.3 * med
+            and 0.7 * med <= r.length <= 1.3 * med
             and any(rep_gap(r, q) <= 0.2 * med for q in kept)
         ]
         again = [q for q in again if not (q.failed and any(reps_overlap(q, r) for r in lost))]
@@ -203,15 +203,12 @@ def reps_in_window(
 def _tangled(raw: list[RawRep]) -> bool:
     """Whether any two consecutive completed reps share over 30 % of the shorter one."""
     done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
-    return any(
-        -rep_gap(a, b) > 0.3 * min(a.back_arr - a.out_on, b.back_arr - b.out_on)
-        for a, b in itertools.pairwise(done)
-    )
+    return any(reps_overlap(a, b, share=0.3) for a, b in itertools.pairwise(done))
 
 
 def _size_cv(raw: list[RawRep]) -> float:
     """Coefficient of variation of the completed reps' excursions (inf for fewer than two)."""
-    size = np.array([r.level1 - 0.5 * (r.level0 + r.level2) for r in raw if not r.failed])
+    size = np.array([r.excursion for r in raw if not r.failed])
     mean = float(np.mean(size)) if size.size >= 2 else 0.0
     return float(np.std(size)) / mean if mean > 0 else math.inf
 
@@ -224,7 +221,7 @@ def _covered(inner: list[RawRep], outer: list[RawRep]) -> float:
     held = 0
     for r in done:
         common = sum(max(0.0, min(b, r.back_arr) - max(a, r.out_on)) for a, b in spans)
-        held += common >= 0.5 * (r.back_arr - r.out_on)
+        held += common >= 0.5 * r.length
     return held / len(done) if done else 0.0
 
 
@@ -251,8 +248,8 @@ def _edge_reps(
     rows = sorted(done, key=lambda r: r.out_on)
     if len(rows) < 2 or len(ref) < 2:
         return []
-    rom = float(np.median([r.level1 - 0.5 * (r.level0 + r.level2) for r in ref]))
-    rep_n = float(np.median([r.back_arr - r.out_on for r in rows]))
+    rom = float(np.median([r.excursion for r in ref]))
+    rep_n = float(np.median([r.length for r in rows]))
     out_n = float(np.median([r.out_arr - r.out_on for r in rows]))
     back_n = float(np.median([r.back_arr - r.back_on for r in rows]))
     if rom <= 0:

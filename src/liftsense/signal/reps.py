@@ -169,7 +169,7 @@ def _level_size(r: RawRep) -> float:
     """A rep's excursion in its own progress signal (the recorded side of a cut rep)."""
     if r.cut:
         return max(r.level1 - r.level0, r.level1 - r.level2)
-    return r.level1 - 0.5 * (r.level0 + r.level2)
+    return r.excursion
 
 
 def _to_results(

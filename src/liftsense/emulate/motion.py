@@ -17,10 +17,9 @@ with ``failed=True`` but not among a set's ``reps`` in the JSON (``failed_reps``
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from liftsense.emulate import poses as _poses
+from liftsense.emulate.heartmodel import HeartTruth, simulate_heart
 from liftsense.emulate.imu_model import G_MPS2, mems, sensor_signals
 from liftsense.signal.exercises import exercise_info
 from liftsense.signal.reps import format_tempo
@@ -141,15 +141,15 @@ class SessionTruth:
 class SyntheticSession:
     """Generator output. ``imu`` has a UTC DatetimeIndex ``t`` and columns x, y, z (m/s², sensor
     frame, gravity included) plus gx, gy, gz (rad/s) when the spec asks for gyro. ``effort`` is
-    a 0..1 intensity at 1 Hz times ``effort_t_s``. ``heart`` is a ``HeartTruth`` from
-    ``liftsense.emulate.heartmodel`` when that module is installed, else None."""
+    a 0..1 intensity at 1 Hz times ``effort_t_s``. ``heart`` is the strap's truth (see
+    ``heartmodel``)."""
 
     spec: SessionSpec
     imu: pd.DataFrame
     truth: SessionTruth
     effort_t_s: FloatArray
     effort: FloatArray
-    heart: Any = field(default=None)
+    heart: HeartTruth
 
 
 def _jit(rng: np.random.Generator, value: float, rel: float) -> float:
@@ -294,12 +294,8 @@ def _effort(plan: _Plan, duration_s: float) -> tuple[FloatArray, FloatArray]:
     return et, ev
 
 
-def _heart(spec: SessionSpec, dur: float, et: FloatArray, ev: FloatArray, seed: int) -> Any:
-    try:
-        mod = importlib.import_module("liftsense.emulate.heartmodel")
-    except ImportError:
-        return None
-    return mod.simulate_heart(
+def _heart(spec: SessionSpec, dur: float, et: FloatArray, ev: FloatArray, seed: int) -> HeartTruth:
+    return simulate_heart(
         dur,
         effort_t_s=et,
         effort=ev,
@@ -311,7 +307,9 @@ def _heart(spec: SessionSpec, dur: float, et: FloatArray, ev: FloatArray, seed: 
     )
 
 
-def _truth(spec: SessionSpec, rows: list[dict[str, Any]], plan: _Plan, heart: Any) -> SessionTruth:
+def _truth(
+    spec: SessionSpec, rows: list[dict[str, Any]], plan: _Plan, heart: HeartTruth
+) -> SessionTruth:
     cols = ["set_index", "rep_index", "exercise", "load_kg", "start_s", "end_s", "eccentric_s"]
     cols += ["bottom_pause_s", "concentric_s", "top_pause_s", "rom_m", "failed"]
     for r in rows:
@@ -354,11 +352,9 @@ def _truth(spec: SessionSpec, rows: list[dict[str, Any]], plan: _Plan, heart: An
                 "reps": reps,
             }
         )
-    hj = None
-    if heart is not None:
-        grid = np.arange(0.0, float(heart.hr_t_s[-1]), 1.0)
-        hr = np.interp(grid, heart.hr_t_s, heart.hr_bpm)
-        hj = {"hr_t_s": grid.tolist(), "hr_bpm": np.round(hr, 2).tolist()}
+    grid = np.arange(0.0, float(heart.hr_t_s[-1]), 1.0)
+    hr = np.interp(grid, heart.hr_t_s, heart.hr_bpm)
+    hj = {"hr_t_s": grid.tolist(), "hr_bpm": np.round(hr, 2).tolist()}
     return SessionTruth(tuple(sets), table, tuple(plan.walks), hj)
 
 

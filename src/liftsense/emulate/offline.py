@@ -55,12 +55,9 @@ def write_recording(
                 "acc": StreamInfo(spec.rate_hz, spec.range_g),
                 **({"gyro": StreamInfo(spec.rate_hz, 2000.0)} if spec.gyro else {}),
             },
-        )
+        ),
+        DeviceInfo(STRAP_LABEL, model="HR strap (synthetic)", streams={"hr": StreamInfo(1.0)}),
     ]
-    if session.heart is not None:
-        devices.append(
-            DeviceInfo(STRAP_LABEL, model="HR strap (synthetic)", streams={"hr": StreamInfo(1.0)})
-        )
     intake: tuple[Intake, ...] = ()
     if caffeine_mg:
         t = start.to_pydatetime() + timedelta(seconds=caffeine_at_s)
@@ -83,22 +80,21 @@ def write_recording(
                 "gyro", IMU_LABEL, t_ns, xyz=imu[["gx", "gy", "gz"]].to_numpy(np.float32)
             )
         heart = session.heart
-        if heart is not None:
-            duration_s = (t_ns[-1] - t_ns[0]) / 1e9 if len(t_ns) else None
-            notes = strap_notifications(
-                heart.observed_beat_t_s, heart.observed_rr_ms, duration_s=duration_s
-            )
-            journal.append(
-                "hr",
-                STRAP_LABEL,
-                start_ns + (notes.notify_t_s * 1e9).astype(np.int64),
-                value=notes.bpm,
-            )
-            # what the strap can tell: RR quantised to 1/1024 s, beat times from RR sums
-            rr_1024 = np.round(heart.observed_rr_ms * 1.024)
-            beats_ns = start_ns + (heart.observed_beat_t_s * 1e9).astype(np.int64)
-            keep = (beats_ns >= start_ns) & (rr_1024 > 0)
-            journal.append("rr", STRAP_LABEL, beats_ns[keep], value=rr_1024[keep] / 1.024)
+        duration_s = (t_ns[-1] - t_ns[0]) / 1e9 if len(t_ns) else None
+        notes = strap_notifications(
+            heart.observed_beat_t_s, heart.observed_rr_ms, duration_s=duration_s
+        )
+        journal.append(
+            "hr",
+            STRAP_LABEL,
+            start_ns + (notes.notify_t_s * 1e9).astype(np.int64),
+            value=notes.bpm,
+        )
+        # what the strap can tell: RR quantised to 1/1024 s, beat times from RR sums
+        rr_1024 = np.round(heart.observed_rr_ms * 1.024)
+        beats_ns = start_ns + (heart.observed_beat_t_s * 1e9).astype(np.int64)
+        keep = (beats_ns >= start_ns) & (rr_1024 > 0)
+        journal.append("rr", STRAP_LABEL, beats_ns[keep], value=rr_1024[keep] / 1.024)
     truth = parquet.with_name(parquet.stem + ".truth.json")
     truth.write_text(json.dumps(json.loads(session.truth.to_json()), indent=1))
     return parquet

@@ -24,7 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from liftsense.emulate.motion import SessionSpec, SetSpec, Tempo, generate
+from liftsense.emulate.motion import (
+    FULL_BODY_EXERCISES,
+    SessionSpec,
+    Tempo,
+    evaluation_spec,
+    generate,
+)
 from liftsense.emulate.poses import PLACEMENTS, check
 from liftsense.errors import AnalysisError
 from liftsense.signal.exercises import exercise_info
@@ -32,15 +38,7 @@ from liftsense.signal.reps import SetResult, detect
 
 G = 9.80665
 PHASES = ("eccentric_s", "bottom_pause_s", "concentric_s", "top_pause_s")
-EXERCISES = (
-    "back_squat",
-    "romanian_deadlift",
-    "hip_thrust",
-    "bench_press",
-    "overhead_press",
-    "biceps_curl",
-    "lat_pulldown",
-)
+EXERCISES = FULL_BODY_EXERCISES
 RATES = (12.5, 25.0, 50.0, 100.0, 200.0)
 TEMPOS: dict[str, dict[str, Any]] = {
     "2-0-1-0": {"tempo": Tempo(2, 0, 1, 0)},
@@ -130,17 +128,7 @@ def synthetic(quick: bool, verbose: bool = False) -> None:
         except ValueError:
             continue
         seed += 1
-        sets = tuple(SetSpec(ex, 60, reps, **TEMPOS[tempo]) for reps in (6, 10))
-        spec = SessionSpec(
-            sets,
-            rest_s=60,
-            lead_in_s=25,
-            tail_s=25,
-            placement=pl,
-            rate_hz=rate,
-            gyro=seed % 2 == 0,
-            **NOISE[noise],
-        )
+        spec = evaluation_spec(ex, pl, rate, gyro=seed % 2 == 0, **TEMPOS[tempo], **NOISE[noise])
         s = generate(spec, seed=seed)
         found = detect(s.imu, exercise=ex)
         sc = _score_session(list(s.truth.sets), found, verbose)

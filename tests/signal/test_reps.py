@@ -13,7 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
-from liftsense.emulate.motion import SessionSpec, SetSpec, SyntheticSession, Tempo, generate
+from liftsense.emulate.motion import (
+    SessionSpec,
+    SetSpec,
+    SyntheticSession,
+    Tempo,
+    evaluation_spec,
+    generate,
+)
 from liftsense.errors import AnalysisError
 from liftsense.signal.exercises import DEFAULT_EXERCISE, EXERCISES, exercise_info
 from liftsense.signal.reps import SetResult, detect, format_tempo
@@ -37,12 +44,8 @@ def _session(
 def _grid_session(
     exercise: str, tempo: str, placement: str, rate_hz: float, seed: int, **kw: Any
 ) -> SyntheticSession:
-    """A session laid out as in ``scripts/eval_reps.py synthetic``: sets of 6 and 10 reps."""
-    set_kw = {k: kw.pop(k) for k in ("paused", "failed_last") if k in kw}
-    sets = tuple(SetSpec(exercise, 60, n, Tempo.parse(tempo), **set_kw) for n in (6, 10))
-    spec = SessionSpec(
-        sets, rest_s=60, lead_in_s=25, tail_s=25, placement=placement, rate_hz=rate_hz, **kw
-    )
+    """A session of the evaluation grid (``scripts/eval_reps.py synthetic``)."""
+    spec = evaluation_spec(exercise, placement, rate_hz, tempo=Tempo.parse(tempo), **kw)
     return generate(spec, seed=seed)
 
 

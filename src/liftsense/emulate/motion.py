@@ -33,6 +33,7 @@ from liftsense.signal.exercises import exercise_info
 from liftsense.signal.reps import format_tempo
 
 __all__ = [
+    "FULL_BODY_EXERCISES",
     "G_MPS2",
     "PLACEMENTS",
     "SCENARIOS",
@@ -41,6 +42,7 @@ __all__ = [
     "SetSpec",
     "SyntheticSession",
     "Tempo",
+    "evaluation_spec",
     "generate",
     "scenario",
 ]
@@ -387,6 +389,45 @@ def _sets(ex: str, load: float, n: int, reps: int, tempo: str, **kw: Any) -> tup
     return tuple(SetSpec(ex, load, reps, Tempo.parse(tempo), **kw) for _ in range(n))
 
 
+#: The seven exercises of the ``full-body`` preset and of the rep-detection evaluation grid.
+FULL_BODY_EXERCISES: tuple[str, ...] = (
+    "back_squat",
+    "romanian_deadlift",
+    "hip_thrust",
+    "bench_press",
+    "overhead_press",
+    "biceps_curl",
+    "lat_pulldown",
+)
+
+
+def evaluation_spec(
+    exercise: str,
+    placement: str,
+    rate_hz: float,
+    *,
+    tempo: Tempo,
+    paused: bool = False,
+    failed_last: bool = False,
+    **session_kw: Any,
+) -> SessionSpec:
+    """One session of the rep-detection evaluation grid (``scripts/eval_reps.py synthetic``):
+    a set of 6 and a set of 10 reps at 60 kg, 60 s apart, with 25 s of rest before and after.
+    ``session_kw`` go to ``SessionSpec`` (gyro, noise, ...)."""
+    sets = tuple(
+        SetSpec(exercise, 60, n, tempo, paused=paused, failed_last=failed_last) for n in (6, 10)
+    )
+    return SessionSpec(
+        sets,
+        rest_s=60,
+        lead_in_s=25,
+        tail_s=25,
+        placement=placement,
+        rate_hz=rate_hz,
+        **session_kw,
+    )
+
+
 SCENARIOS: dict[str, SessionSpec] = {
     "demo": SessionSpec(
         _sets("hip_thrust", 80, 3, 10, "2-1-1-0") + _sets("romanian_deadlift", 70, 3, 8, "3-0-1-0"),
@@ -404,18 +445,7 @@ SCENARIOS: dict[str, SessionSpec] = {
         rest_s=150,
     ),
     "full-body": SessionSpec(
-        tuple(
-            SetSpec(e, 40, 8, Tempo.parse("2-0-1-1"))
-            for e in (
-                "back_squat",
-                "romanian_deadlift",
-                "hip_thrust",
-                "bench_press",
-                "overhead_press",
-                "biceps_curl",
-                "lat_pulldown",
-            )
-        ),
+        tuple(SetSpec(e, 40, 8, Tempo.parse("2-0-1-1")) for e in FULL_BODY_EXERCISES),
         rest_s=90,
         placement="wrist",
     ),

@@ -75,7 +75,6 @@ def run(
     scenario: str = "demo",
     speed: float = 8.0,
     cohort: Path | None = SAMPLE_COHORT,
-    workers: int | None = None,
 ) -> dict[str, Path]:
     """Run the demo; return the paths it wrote (recording, session report, cohort report)."""
     from liftsense.analysis.session import analyze

@@ -330,8 +330,6 @@ def backend_context(central: BumbleCentral) -> BleContext:
     class BumbleBackend:
         """Dispatches bleak's backend construction to the scanner or client backend."""
 
-        bound_central: ClassVar[BumbleCentral] = central
-
         def __new__(cls, *args: Any, **kwargs: Any) -> Any:
             if "disconnected_callback" in kwargs:
                 return client_cls(*args, **kwargs)

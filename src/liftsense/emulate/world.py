@@ -119,10 +119,6 @@ class BumbleWorld:
     advertising_interval_ms: float
     _members: list[_Member] = field(default_factory=list)
 
-    @property
-    def peripherals(self) -> list[Peripheral]:
-        return [m.peripheral for m in self._members]
-
     def device_of(self, peripheral: Peripheral) -> Device:
         """The bumble device a peripheral runs on (for tests and fault injection)."""
         for member in self._members:

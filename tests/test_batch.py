@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from liftsense.batch import run_batch
+from liftsense.batch import Outputs, apply_baselines, run_batch
 from liftsense.emulate.motion import generate, scenario
 from liftsense.emulate.offline import write_recording
+from liftsense.signal.baseline import personal_baselines
+from liftsense.signal.heart import Elevation, HeartSummary, WindowStats
 
 N_GOOD = 4
 
@@ -148,3 +151,52 @@ def test_dask_workers_run_without_the_trim_threshold_and_profiler() -> None:
         client.run(init_worker)
         (settings,) = client.run(_worker_settings).values()
     assert settings == (None, False, "system")
+
+
+def _heart(rest_hr_bpm: float) -> HeartSummary:
+    w = WindowStats(0.0, 300.0, rest_hr_bpm, 40.0, math.log(40.0), 0.0, 1.0)
+    return HeartSummary(
+        t0_ns=0,
+        source="rr",
+        rest=w,
+        rest_window="pre_workout",
+        pre_intake=None,
+        pre_workout=w,
+        artefact_pct=0.0,
+        sets=(),
+        elevation=Elevation(),
+        stimulant=False,
+    )
+
+
+def test_baselines_judge_each_subject_alone_and_skip_failed_recordings() -> None:
+    """The batch tables carry the same verdicts as ``personal_baselines`` per subject (what the
+    cohort report computes); a failed recording's summary joins no baseline."""
+    rows = {"hr_elevation_z": [0.0], "hr_elevation_delta_bpm": [0.0], "hr_elevation_status": [""]}
+    rest = {"anna": (60.0, 61.0, 62.0, 75.0), "ben": (80.0, 82.0, 84.0, 86.0)}
+    results = [
+        Outputs(
+            f"{s}{k}",
+            "",
+            tables={"sessions": pd.DataFrame(rows), "muscles": pd.DataFrame(rows).iloc[:, :2]},
+            subject=s,
+            heart=_heart(hr),
+        )
+        for k in range(4)
+        for s, hr in ((s, rest[s][k]) for s in rest)
+    ]
+    # a failed recording: its (bogus) summary must not pull anna's baseline
+    results.append(Outputs("bad", "", error="DecodeError", subject="anna", heart=_heart(200.0)))
+    apply_baselines(results)
+    for s in rest:
+        expect = [h.elevation for h in personal_baselines([_heart(hr) for hr in rest[s]])]
+        got = [r.tables for r in results if r.subject == s and not r.error]
+        for tables_, e in zip(got, expect, strict=True):
+            sessions = tables_["sessions"].iloc[0]
+            assert sessions["hr_elevation_z"] == pytest.approx(e.z)
+            assert sessions["hr_elevation_status"] == e.status
+            assert tables_["muscles"]["hr_elevation_z"].iloc[0] == pytest.approx(e.z)
+            assert "hr_elevation_status" not in tables_["muscles"]
+    statuses = [r.tables["sessions"]["hr_elevation_status"].iloc[0] for r in results[:-1]]
+    assert statuses.count("elevated") == 1  # anna's 75 bpm day; ben's spread hides 86
+    assert results[-1].tables == {}

@@ -355,23 +355,21 @@ def _columns(table: str) -> tuple[str, ...]:
 def apply_baselines(results: list[Outputs]) -> None:
     """Judge each session's heart-rate elevation against the same subject's stimulant-free
     sessions (robust z; ``signal.baseline``), and update the session and muscle tables."""
-    from liftsense.signal.baseline import personal_baselines
+    from liftsense.signal.baseline import baselines_by_subject
 
-    by_subject: dict[str, list[Outputs]] = {}
-    for r in results:
-        if r.heart is not None and not r.error:
-            by_subject.setdefault(r.subject, []).append(r)
-    for group in by_subject.values():
-        judged = personal_baselines([r.heart for r in group])
-        for r, heart in zip(group, judged, strict=True):
-            e = heart.elevation
-            for table in ("sessions", "muscles"):
-                frame = r.tables[table].copy()
-                frame["hr_elevation_z"] = e.z
-                frame["hr_elevation_delta_bpm"] = e.delta_bpm
-                if "hr_elevation_status" in frame:
-                    frame["hr_elevation_status"] = e.status
-                r.tables[table] = frame
+    hearts = [None if r.error else r.heart for r in results]
+    judged = baselines_by_subject([r.subject for r in results], hearts)
+    for r, heart in zip(results, judged, strict=True):
+        if heart is None:
+            continue
+        e = heart.elevation
+        for table in ("sessions", "muscles"):
+            frame = r.tables[table].copy()
+            frame["hr_elevation_z"] = e.z
+            frame["hr_elevation_delta_bpm"] = e.delta_bpm
+            if "hr_elevation_status" in frame:
+                frame["hr_elevation_status"] = e.status
+            r.tables[table] = frame
 
 
 def write_outputs(results: Iterable[Outputs], out: Path) -> None:

@@ -17,7 +17,6 @@ from liftsense.errors import AnalysisError, LogError
 from liftsense.report.cohort import (
     NOT_PROGRESS,
     cohort_data,
-    relate_cohort,
     render_cohort_report,
     write_cohort_report,
 )
@@ -92,20 +91,26 @@ def test_rmcorr_and_overload_figures(cohort: Cohort) -> None:
 
 def test_mixedlm_only_for_primary_by_default(cohort: Cohort) -> None:
     folder, analyses = cohort
-    table = cohort_data(folder, analyses).muscles
     cfg = RelateConfig(min_subjects_mixedlm=2)
-    rep = relate_cohort(table, cfg)
+    rep = cohort_data(folder, analyses, relate_config=cfg).relations
     mixed = [r for r in rep.results if r.method == "mixedlm"]
     fitted = [r for r in mixed if r.family == "primary" and r.muscle == "quads"]
-    assert len(fitted) == 2 and not any("primary relations only" in r.reason for r in fitted)
+    assert len(fitted) == 2 and not any("primary pairs only" in r.reason for r in fitted)
     load = [r for r in fitted if r.feature == "eccentric_volume_load_kg"]
     assert load[0].status in ("ok", "fallback")  # fitted (HR z has no baseline here: declined)
     exploratory = [r for r in mixed if r.family == "exploratory"]
-    assert exploratory and all("primary relations only" in r.reason for r in exploratory)
-    every = relate_cohort(table, cfg, mixedlm="all")
-    assert not any("primary relations only" in r.reason for r in every.results)
+    assert exploratory and all(
+        r.status == "declined" and "primary pairs only" in r.reason for r in exploratory
+    )
+    every = cohort_data(folder, analyses, relate_config=cfg, mixedlm="all").relations
+    explored = [r for r in every.results if r.method == "mixedlm" and r.family == "exploratory"]
+    assert len(explored) == len(exploratory)
+    assert not any("primary pairs only" in r.reason for r in explored)
+    # the quads volume-load relations have data for both subjects, so MixedLM is fitted there
+    quads = [r for r in explored if r.muscle == "quads" and r.feature == "eccentric_volume_load_kg"]
+    assert quads and all(r.status in ("ok", "fallback") for r in quads)
     with pytest.raises(ValueError, match="mixedlm='some'"):
-        relate_cohort(table, cfg, mixedlm="some")
+        cohort_data(folder, analyses, mixedlm="some")  # type: ignore[arg-type]
 
 
 def test_user_text_is_escaped(cohort: Cohort, evil_text: str) -> None:

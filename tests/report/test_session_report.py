@@ -91,8 +91,16 @@ def test_without_the_recording_traces_are_explained(
 ) -> None:
     gone = dataclasses.replace(short_session[0], path=tmp_path / "moved.parquet")
     text = render_session_report(gone)
-    assert text.count("data:image/png") == 1  # the tempo chart needs no raw data
-    assert "the recording is not available" in text
+    # the tempo chart and the HR timeline come from the analysis (its own HR series); only the
+    # accelerometer trace needs the raw recording
+    assert text.count("data:image/png") == 2
+
+    def part(ident: str) -> str:
+        return text.split(f'<section id="{ident}">')[1].split("</section>")[0]
+
+    assert "data:image/png" in part("tempo") and "data:image/png" in part("heart")
+    assert "data:image/png" not in part("imu")
+    assert "the recording is not available" in part("imu")
 
 
 def test_existing_directory_gets_the_recording_name(

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from liftsense.signal.baseline import personal_baselines, robust_z
+from liftsense.signal.baseline import baselines_by_subject, personal_baselines, robust_z
 from liftsense.signal.heart import Elevation, HeartSummary, SetHeart, WindowStats
 
 
@@ -74,13 +74,36 @@ def test_each_session_is_left_out_of_its_own_baseline() -> None:
     assert out[0].elevation.baseline_median_bpm == 62.0
 
 
-def test_missing_window_is_no_data_and_input_is_untouched() -> None:
+def test_missing_window_is_no_data_with_its_baseline_still_counted() -> None:
     free = [_summary(x) for x in (60.0, 61.0, 62.0)]
     empty = replace(_summary(math.nan, stimulant=True), sets=())
     out = personal_baselines([*free, empty])
     assert out[-1].elevation.status == "no data"
-    assert empty.elevation.status == "insufficient baseline"
+    assert out[-1].elevation.reason == "pre-workout rest HR not computable"
+    assert out[-1].elevation.baseline_n == 3 and out[-1].elevation.baseline_median_bpm == 61.0
     assert out[-1].to_json()["elevation"]["z"] is None
+    # a stimulant session joins no baseline: each free session is judged against the other two
+    assert [o.elevation.baseline_n for o in out[:3]] == [2, 2, 2]
+
+
+def test_by_subject_judges_each_subject_against_their_own_sessions() -> None:
+    ann = [_summary(x) for x in (60.0, 61.0, 62.0, 75.0)]
+    bob = [_summary(x) for x in (80.0, 81.0, 82.0)]
+    mixed = [ann[0], bob[0], None, ann[1], bob[1], ann[2], bob[2], ann[3]]
+    subjects = ["ann", "bob", "ann", "ann", "bob", "ann", "bob", "ann"]
+    out = baselines_by_subject(subjects, mixed)
+    assert out[2] is None
+
+    def verdict(h: HeartSummary | None) -> tuple[str, int, float, float]:
+        assert h is not None
+        e = h.elevation
+        return e.status, e.baseline_n, e.baseline_median_bpm, e.z
+
+    assert [verdict(out[k]) for k in (0, 3, 5, 7)] == [verdict(h) for h in personal_baselines(ann)]
+    assert out[7] is not None and out[7].elevation.status == "elevated"
+    assert out[1] is not None and out[1].elevation.baseline_median_bpm == 81.5
+    with pytest.raises(ValueError, match="2 subjects for 1"):
+        baselines_by_subject(["a", "b"], [None])
 
 
 def test_end_to_end_on_synthetic_sessions() -> None:

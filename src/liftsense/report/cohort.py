@@ -18,22 +18,20 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from liftsense import __version__
-from liftsense.analysis.logs import read_intake, read_soreness
-from liftsense.analysis.outcomes import soreness_outcomes
-from liftsense.analysis.relate import RelateConfig, relate
+from liftsense.analysis.relate import RelateConfig, relate_with_logs
 from liftsense.analysis.session import SessionAnalysis, add_novelty, analyze
 from liftsense.errors import AnalysisError, LiftSenseError
 from liftsense.report import svg
 from liftsense.report.cohort_stats import FEATURE_LABELS, OUTCOME_LABELS, statistics_html
 from liftsense.report.html import esc, num, page, paragraphs, section, table, when
 from liftsense.report.session import write_atomic
-from liftsense.signal.baseline import personal_baselines
+from liftsense.signal.baseline import baselines_by_subject
 
 if TYPE_CHECKING:
     from liftsense.analysis.outcomes import OutcomeConfig
@@ -43,7 +41,6 @@ __all__ = [
     "CohortData",
     "analyze_folder",
     "cohort_data",
-    "relate_cohort",
     "render_cohort_report",
     "with_baselines",
     "write_cohort_report",
@@ -88,16 +85,8 @@ def analyze_folder(folder: Path) -> tuple[list[SessionAnalysis], list[tuple[str,
 
 def with_baselines(analyses: Sequence[SessionAnalysis]) -> list[SessionAnalysis]:
     """Judge each session's HR elevation against the same subject's stimulant-free sessions."""
-    out = list(analyses)
-    by_subject: dict[str, list[int]] = {}
-    for k, a in enumerate(out):
-        if a.heart is not None:
-            by_subject.setdefault(a.meta.subject, []).append(k)
-    for idx in by_subject.values():
-        judged = personal_baselines([out[k].heart for k in idx])  # type: ignore[misc]
-        for k, heart in zip(idx, judged, strict=True):
-            out[k] = dataclasses.replace(out[k], heart=heart)
-    return out
+    hearts = baselines_by_subject([a.meta.subject for a in analyses], [a.heart for a in analyses])
+    return [dataclasses.replace(a, heart=h) for a, h in zip(analyses, hearts, strict=True)]
 
 
 def cohort_data(
@@ -106,15 +95,21 @@ def cohort_data(
     *,
     relate_config: RelateConfig | None = None,
     outcome_config: OutcomeConfig | None = None,
-    mixedlm: str = "primary",
+    mixedlm: Literal["primary", "all"] = "primary",
 ) -> CohortData:
-    """Analyse (or take) the sessions, add baselines, novelty and soreness outcomes, relate
-    (``mixedlm``: see :func:`relate_cohort`).
+    """Analyse (or take) the sessions, add baselines, novelty and soreness outcomes, relate.
+
+    ``mixedlm`` sets ``RelateConfig.mixedlm_pairs``: "primary" fits MixedLM for the
+    pre-registered relations only (each fit costs about as much as every other method of a
+    relation together), "all" for every relation.
 
     Raises:
+        ValueError: ``mixedlm`` is neither "primary" nor "all".
         LogError: ``soreness.csv`` / ``intake.csv`` in ``folder`` is invalid.
         AnalysisError: no session could be analysed.
     """
+    if mixedlm not in ("primary", "all"):
+        raise ValueError(f"mixedlm={mixedlm!r}: use 'primary' or 'all'")
     skipped: list[tuple[str, str]] = []
     if analyses is None:
         found, skipped = analyze_folder(folder)
@@ -127,54 +122,20 @@ def cohort_data(
         )
     found.sort(key=lambda a: (pd.Timestamp(a.meta.started_at), a.meta.subject))
     judged = tuple(with_baselines(found))
-    sets = pd.concat([a.set_rows() for a in judged], ignore_index=True)
-    sessions = pd.concat([a.session_row() for a in judged], ignore_index=True)
-    muscles = pd.concat([a.muscle_rows() for a in judged], ignore_index=True)
+    set_rows = [a.set_rows() for a in judged]  # once per session; the other tables reuse them
+    sets = pd.concat(set_rows, ignore_index=True)
+    sessions = pd.concat(
+        [a.session_row(r) for a, r in zip(judged, set_rows, strict=True)], ignore_index=True
+    )
+    muscles = pd.concat(
+        [a.muscle_rows(r) for a, r in zip(judged, set_rows, strict=True)], ignore_index=True
+    )
     # add_novelty needs datetimes; no muscle rows at all (exercises the table does not know)
     # leave nothing to fill
     muscles = add_novelty(muscles) if len(muscles) else muscles
-    soreness = read_soreness(folder, missing_ok=True)
-    intake = read_intake(folder, missing_ok=True)
-    table_ = soreness_outcomes(muscles, soreness, intake, outcome_config)
-    relations = relate_cohort(table_, relate_config, mixedlm=mixedlm)
+    cfg = dataclasses.replace(relate_config or RelateConfig(), mixedlm_pairs=mixedlm)
+    table_, relations = relate_with_logs(muscles, folder, cfg, outcome_config)
     return CohortData(judged, sets, sessions, table_, relations, tuple(skipped))
-
-
-_PRIMARY_ONLY = "MixedLM is fitted for the primary relations only; the rmcorr row stands"
-
-
-def relate_cohort(
-    table: pd.DataFrame, config: RelateConfig | None = None, *, mixedlm: str = "primary"
-) -> RelateReport:
-    """``relate`` with MixedLM limited to the pre-registered primary relations by default.
-
-    Each MixedLM fit costs about as much as every other method of a relation together, and the
-    exploratory relations already have rmcorr and within-subject Spearman; ``mixedlm="all"``
-    fits it everywhere (``relate`` unchanged). Holm families are per (family, method), so the
-    primary MixedLM p-values are the same either way.
-    """
-    cfg = config or RelateConfig()
-    if mixedlm == "all" or not cfg.use_mixedlm:
-        return relate(table, cfg)
-    if mixedlm != "primary":
-        raise ValueError(f"mixedlm={mixedlm!r}: use 'primary' or 'all'")
-    main = relate(table, dataclasses.replace(cfg, use_mixedlm=False))
-    prim = relate(table, dataclasses.replace(cfg, features=(), outcomes=()))
-    fitted = {
-        (r.muscle, r.feature, r.outcome): r
-        for r in prim.results
-        if r.method == "mixedlm" and r.family == "primary"
-    }
-    results = []
-    for r in main.results:
-        if r.method == "mixedlm":
-            key = (r.muscle, r.feature, r.outcome)
-            if r.family == "primary" and key in fitted:
-                r = fitted[key]
-            elif r.status == "declined" and "disabled" in r.reason:
-                r = dataclasses.replace(r, reason=_PRIMARY_ONLY)
-        results.append(r)
-    return dataclasses.replace(main, results=tuple(results))
 
 
 def _rmcorr(data: CohortData, outcome: str, subjects: list[str]) -> str:
@@ -347,7 +308,7 @@ def write_cohort_report(
     relate_config: RelateConfig | None = None,
     outcome_config: OutcomeConfig | None = None,
     title: str = "LiftSense cohort report",
-    mixedlm: str = "primary",
+    mixedlm: Literal["primary", "all"] = "primary",
 ) -> Path:
     """Write the cross-session HTML report for the recordings and logs in ``folder``.
 

@@ -2,9 +2,10 @@
 
 Sections (fixed ids, in this order): ``summary``, ``sets``, ``tempo``, ``imu``, ``heart``,
 ``quality``, ``notes``. Everything comes from a :class:`SessionAnalysis` (reps are never
-re-detected here); the raw accelerometer and heart-rate traces come from the recording. Heart-
-rate elevation is worded as what it is: a measured change against the person's own baseline in
-fixed rest windows, or "not judged" with the reason.
+re-detected here; the heart-rate timeline is the analysis' own HR series); only the raw
+accelerometer trace comes from the recording. Heart-rate elevation is worded as what it is: a
+measured change against the person's own baseline in fixed rest windows, or "not judged" with
+the reason.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from liftsense.analysis.session import SessionAnalysis
     from liftsense.recording import Recording
     from liftsense.signal.heart import HeartSummary, SetHeart
-    from liftsense.signal.hrseries import HeartRateSeries
 
 __all__ = ["elevation_text", "render_session_report", "write_session_report"]
 
@@ -180,27 +180,6 @@ def _sets_table(analysis: SessionAnalysis) -> str:
     )
 
 
-def _hr_series(rec: Recording) -> HeartRateSeries | None:
-    from liftsense.signal.hrseries import heart_rate_series
-    from liftsense.signal.rr import clean_rr
-
-    def arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
-        if not rec.has(name):
-            return np.zeros(0, np.int64), np.zeros(0)
-        df = rec.stream(name)
-        if df["device"].nunique() > 1:  # same choice as the analysis: the busiest device
-            df = df[df["device"] == df["device"].value_counts().idxmax()]
-        t_ns = df.index.as_unit("ns").asi8  # type: ignore[attr-defined]
-        return np.asarray(t_ns, dtype=np.int64), df["value"].to_numpy(np.float64)
-
-    rr_t, rr_v = arrays("rr")
-    hr_t, hr_v = arrays("hr")
-    if not rr_t.size and not hr_t.size:
-        return None
-    clean = clean_rr(rr_t, rr_v) if rr_t.size else None
-    return heart_rate_series(clean, hr_t, hr_v)
-
-
 def _figure_or(png: bytes | None, alt: str, missing: str) -> str:
     return png_img(png, alt) if png else f"<p>{esc(missing)}</p>"
 
@@ -251,13 +230,13 @@ def render_session_report(analysis: SessionAnalysis, recording: Recording | None
             rec = None
     imu_png = hr_png = None
     raw_missing = "the recording is not available, so raw traces cannot be drawn"
-    if rec is not None:
-        if analysis.imu_device and rec.has("acc", analysis.imu_device):
-            imu_png = plots.imu_trace(analysis, rec.stream("acc", analysis.imu_device))
-        series = _hr_series(rec)
-        if series is not None:
-            intake = [(t, short) for t, short, _ in _intake_lines(analysis)]
-            hr_png = plots.hr_timeline(analysis, series, intake)
+    if rec is not None and analysis.imu_device and rec.has("acc", analysis.imu_device):
+        imu_png = plots.imu_trace(analysis, rec.stream("acc", analysis.imu_device))
+    # the series the heart features were computed from, so the plot matches the numbers
+    series = analysis.heart.series if analysis.heart is not None else None
+    if series is not None:
+        intake = [(t, short) for t, short, _ in _intake_lines(analysis)]
+        hr_png = plots.hr_timeline(analysis, series, intake)
     tempo_png = plots.tempo_chart(analysis.sets)
     m = analysis.meta
     body = "".join(
@@ -284,8 +263,7 @@ def render_session_report(analysis: SessionAnalysis, recording: Recording | None
                 _figure_or(
                     hr_png,
                     "heart-rate timeline with sets, rest windows and intake",
-                    "No heart-rate timeline: "
-                    + (raw_missing if rec is None else "no valid heart rate in this recording"),
+                    "No heart-rate timeline: no valid heart rate in this recording",
                 )
                 + paragraphs([elevation_text(analysis.heart)]),
                 ident="heart",

@@ -20,7 +20,7 @@ import numpy as np
 
 from liftsense.signal.heart import Elevation, HeartSummary
 
-__all__ = ["ELEVATION_WINDOW", "personal_baselines", "robust_z"]
+__all__ = ["ELEVATION_WINDOW", "baselines_by_subject", "personal_baselines", "robust_z"]
 
 #: The window type whose z decides the elevation status.
 ELEVATION_WINDOW = "pre_workout_hr_bpm"
@@ -103,4 +103,27 @@ def personal_baselines(
             z_by_window=z_by,
         )
         out.append(replace(s, elevation=elev))
+    return out
+
+
+def baselines_by_subject(
+    subjects: Sequence[str], hearts: Sequence[HeartSummary | None]
+) -> list[HeartSummary | None]:
+    """:func:`personal_baselines` over a mixed cohort: each session judged against the
+    stimulant-free sessions of the same ``subjects[k]`` only.
+
+    ``hearts[k]`` is session k's summary, or None for a session without heart data (or one to
+    leave out); None stays None and joins no baseline. Returns the summaries in input order.
+    """
+    if len(subjects) != len(hearts):
+        raise ValueError(f"{len(subjects)} subjects for {len(hearts)} heart summaries")
+    by_subject: dict[str, list[int]] = {}
+    for k, heart in enumerate(hearts):
+        if heart is not None:
+            by_subject.setdefault(subjects[k], []).append(k)
+    out = list(hearts)
+    for idx in by_subject.values():
+        judged = personal_baselines([hearts[k] for k in idx])  # type: ignore[misc]
+        for k, heart in zip(idx, judged, strict=True):
+            out[k] = heart
     return out

@@ -47,6 +47,13 @@ def test_analysis_matches_the_generator_truth(short_recording: Path) -> None:
     assert result.imu_device == "IMU-BAR"
     assert result.heart is not None and result.heart.stimulant
     assert result.caffeine_mg == 200
+    # The logged intake reaches the heart features: exposure, and time since it per set.
+    assert (result.heart.substance, result.heart.dose_mg) == ("caffeine", 200)
+    intake_s = (pd.Timestamp(result.meta.intake[0].t) - result.t0).total_seconds()
+    assert intake_s == pytest.approx(-2700, abs=5.0)
+    assert [h.since_intake_s for h in result.heart.sets] == pytest.approx(
+        [s.start_s - intake_s for s in result.sets]
+    )
 
 
 def test_json_is_the_documented_contract(short_recording: Path) -> None:

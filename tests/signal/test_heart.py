@@ -151,6 +151,12 @@ def test_overlapping_sets_raise() -> None:
         session_heart(hr, rr, sets=[(_at(900), _at(960)), (_at(950), _at(1000))], t0=T0)
 
 
+def test_stream_without_a_time_index_raises() -> None:
+    _, rr, hr = _session()
+    with pytest.raises(AnalysisError, match="indexed by RangeIndex"):
+        session_heart(hr, rr.reset_index(drop=True), sets=_sets(), t0=T0)
+
+
 def test_hr_series_skips_gaps_and_falls_back_to_strap() -> None:
     # 60 s of beats at 1000 ms, a 20 s link loss, then 60 s more.
     bt = np.concatenate((np.arange(1.0, 61.0), np.arange(81.0, 141.0)))
@@ -183,31 +189,6 @@ def test_summary_window_values() -> None:
     assert set(v) == {"pre_workout_hr_bpm", "pre_workout_lnrmssd", "inter_set_hr_bpm"}
     assert v["pre_workout_hr_bpm"] == pytest.approx(60.0, abs=1.0)
     assert v["inter_set_hr_bpm"] > v["pre_workout_hr_bpm"]
-
-
-def test_recording_heart_reads_streams_and_first_intake() -> None:
-    from types import SimpleNamespace
-
-    from liftsense.schema import Intake
-    from liftsense.signal.heart import recording_heart
-
-    _, rr, _ = _session(elevation_bpm=5.0)
-    streams = {"rr": rr}
-    intakes = (
-        Intake(_at(1000.0).to_pydatetime(), "caffeine", 100.0),
-        Intake(_at(INTAKE_S).to_pydatetime(), "caffeine", 200.0),
-    )
-    rec = SimpleNamespace(
-        keys=[("acc", "IMU"), ("rr", "H10")],
-        stream=lambda name, device=None: streams[name],
-        meta=SimpleNamespace(intake=intakes),
-    )
-    s = recording_heart(rec, sets=_sets(), t0=T0)
-    assert s.source == "rr" and s.stimulant
-    assert s.substance == "caffeine" and s.dose_mg == 200.0
-    assert s.sets[0].since_intake_s == SETS_S[0][0] - INTAKE_S
-    assert s.series is not None and s.series.fs_hz == 4.0
-    assert "series" not in s.to_json()
 
 
 @settings(max_examples=100, deadline=None)

@@ -211,7 +211,7 @@ class SessionAnalysis:
                 if math.isfinite(s["eccentric_velocity_mps"]):
                     acc["v_sum"] += weight * s["eccentric_velocity_mps"]
                     acc["v_w"] += weight
-        row = self.session_row(sets).iloc[0]
+        elevation = self.heart.elevation if self.heart is not None else None
         rows = [
             {
                 "subject": self.meta.subject,
@@ -221,8 +221,8 @@ class SessionAnalysis:
                 "eccentric_volume_load_kg": a["vl"],
                 "eccentric_load_tut_kg_s": a["tut"],
                 "eccentric_velocity_m_s": a["v_sum"] / a["v_w"] if a["v_w"] else math.nan,
-                "hr_elevation_z": row["hr_elevation_z"],
-                "hr_elevation_delta_bpm": row["hr_elevation_delta_bpm"],
+                "hr_elevation_z": elevation.z if elevation else math.nan,
+                "hr_elevation_delta_bpm": elevation.delta_bpm if elevation else math.nan,
                 "caffeine_mg": self.caffeine_mg,
                 "novelty_days": math.nan,
             }
@@ -338,8 +338,12 @@ def _shifted(s: SetResult, t0: pd.Timestamp, shift_s: float) -> SetResult:
 
 
 def _quality(
-    rec: Recording, summary: Sequence[StreamSummary], heart: HeartSummary | None
+    rec: Recording,
+    summary: Sequence[StreamSummary],
+    hr: pd.DataFrame | None,
+    heart: HeartSummary | None,
 ) -> list[str]:
+    """Data-quality warnings; ``hr`` is the recording's ``hr`` stream (None when absent)."""
     warnings = []
     for g in rec.meta.gaps:
         warnings.append(
@@ -352,8 +356,7 @@ def _quality(
                 f"{st.stream} from {st.device} has {st.gaps} gap(s), "
                 f"the longest {st.longest_gap_s:.1f} s"
             )
-    if rec.has("hr"):
-        hr = rec.stream("hr")
+    if hr is not None:
         zero_s = float((hr["value"] <= 0).sum())  # about one notification per second
         if zero_s >= _HR_ZERO_WARN_S:
             warnings.append(f"heart rate was 0 (strap contact lost) for about {zero_s:.0f} s")
@@ -387,11 +390,13 @@ def analyze(recording: Recording | str | Path, *, imu_device: str | None = None)
         if not sets:
             warnings.append(f"no sets found in the accelerometer of {device}")
     heart = None
-    if rec.has("hr") or rec.has("rr"):
+    hr = rec.stream("hr") if rec.has("hr") else None
+    rr = rec.stream("rr") if rec.has("rr") else None
+    if hr is not None or rr is not None:
         intake = min(rec.meta.intake, key=lambda i: i.t) if rec.meta.intake else None
         heart = session_heart(
-            rec.stream("hr") if rec.has("hr") else None,
-            rec.stream("rr") if rec.has("rr") else None,
+            hr,
+            rr,
             sets=[
                 (t0 + pd.Timedelta(seconds=s.start_s), t0 + pd.Timedelta(seconds=s.end_s))
                 for s in sets
@@ -403,7 +408,7 @@ def analyze(recording: Recording | str | Path, *, imu_device: str | None = None)
         )
     else:
         warnings.append("no heart-rate data in this recording")
-    warnings.extend(_quality(rec, summary, heart))
+    warnings.extend(_quality(rec, summary, hr, heart))
     end = max(st.end for st in summary)
     return SessionAnalysis(
         path=rec.path,

@@ -49,7 +49,6 @@ __all__ = [
     "HeartSummary",
     "SetHeart",
     "WindowStats",
-    "recording_heart",
     "session_heart",
 ]
 
@@ -72,11 +71,35 @@ def _frame_arrays(df: pd.DataFrame | None) -> tuple[NDArray[np.int64], NDArray[n
         df = df[df["device"] == df["device"].value_counts().idxmax()]
     if "value" not in df.columns:
         raise AnalysisError("heart: the stream has no 'value' column; pass Recording.stream(...)")
+    import pandas as pd
+
     idx = df.index
-    t = np.asarray(idx.as_unit("ns").asi8 if hasattr(idx, "as_unit") else idx, dtype=np.int64)
+    if not isinstance(idx, pd.DatetimeIndex):
+        raise AnalysisError(
+            f"heart: the stream is indexed by {type(idx).__name__}, not by time 't'; "
+            "pass Recording.stream(...)"
+        )
+    t = np.asarray(idx.as_unit("ns").asi8, dtype=np.int64)
     v = df["value"].to_numpy(dtype=np.float64)
     order = np.argsort(t, kind="stable")
     return t[order], v[order]
+
+
+def _between(
+    x: NDArray[np.float64], series: HeartRateSeries, a_ns: int, b_ns: int
+) -> NDArray[np.float64]:
+    """``x`` (sampled on ``series``'s grid) over ``[a_ns, b_ns)``, clipped to the grid: empty
+    when the window misses it."""
+    i = max(series.index_of(a_ns), 0)
+    j = max(min(series.index_of(b_ns), x.size), 0)
+    return x[i:j]
+
+
+def _mean_if_half_valid(hr: NDArray[np.float64]) -> float:
+    """Mean of the finite samples when at least half of them (and at least one) are finite,
+    else NaN: a short dropout should not void a window, a mostly empty one should."""
+    ok = np.isfinite(hr)
+    return float(hr[ok].mean()) if np.count_nonzero(ok) >= max(hr.size // 2, 1) else math.nan
 
 
 def _window(
@@ -93,9 +116,8 @@ def _window(
 ) -> WindowStats:
     """Mean HR, RMSSD (valid NN pairs only) and artefact % over ``[a_ns, b_ns)``."""
     start_s, end_s = (a_ns - t0_ns) / _NS, (b_ns - t0_ns) / _NS
-    i, j = max(series.index_of(a_ns), 0), min(series.index_of(b_ns), series.hr_bpm.size)
     expected = max(int((b_ns - a_ns) * series.fs_hz / _NS), 1)
-    hr = series.hr_bpm[i:j] if j > i else np.zeros(0)
+    hr = _between(series.hr_bpm, series, a_ns, b_ns)
     ok = np.isfinite(hr)
     coverage = float(np.count_nonzero(ok)) / expected
     reasons = []
@@ -143,8 +165,7 @@ def _set_features(
         reasons = []
         pe = b + int(peak_lag_s * _NS)
         pe = min(pe, nxt) if nxt is not None else pe
-        i, j = max(series.index_of(a), 0), min(series.index_of(pe), sm.size)
-        seg = sm[i:j] if j > i else np.zeros(0)
+        seg = _between(sm, series, a, pe)
         ok = np.isfinite(seg)
         peak = float(seg[ok].max()) if ok.any() else math.nan
         if not math.isfinite(peak):
@@ -154,19 +175,16 @@ def _set_features(
         if nxt is not None and nxt < c60 + int(2.5 * _NS):
             reasons.append("next set starts within 60 s of this one's end")
         else:
-            i60, j60 = series.index_of(c60 - int(2.5 * _NS)), series.index_of(c60 + int(2.5 * _NS))
-            v = series.hr_bpm[max(i60, 0) : max(min(j60, sm.size), 0)]
-            ok = np.isfinite(v)
-            if np.count_nonzero(ok) >= max(v.size // 2, 1):
-                hrr = peak - float(v[ok].mean())
+            hr60 = _mean_if_half_valid(
+                _between(series.hr_bpm, series, c60 - int(2.5 * _NS), c60 + int(2.5 * _NS))
+            )
+            if math.isfinite(hr60):
+                hrr = peak - hr60
             else:
                 reasons.append("no valid heart rate 60 s after the set")
         ra = a - int(inter_set_s * _NS)
         ra = max(ra, prev_end) if prev_end is not None else ra
-        i, j = max(series.index_of(ra), 0), min(series.index_of(a), sm.size)
-        v = series.hr_bpm[i:j] if j > i else np.zeros(0)
-        ok = np.isfinite(v)
-        rest = float(v[ok].mean()) if np.count_nonzero(ok) >= max(v.size // 2, 1) else math.nan
+        rest = _mean_if_half_valid(_between(series.hr_bpm, series, ra, a))
         since = (a - intake_ns) / _NS if intake_ns is not None else math.nan
         art = math.nan
         if labels is not None:
@@ -310,30 +328,6 @@ def session_heart(
         dose_mg=dose_mg,
         reason=None if source != "none" else "no heart-rate data in this recording",
         series=series,
-    )
-
-
-def recording_heart(
-    rec: Any, *, sets: Sequence[tuple[Any, Any]], device: str | None = None, **options: Any
-) -> HeartSummary:
-    """:func:`session_heart` on a loaded recording (``liftsense.load``).
-
-    Reads the ``hr`` and ``rr`` streams (either may be absent) and takes the earliest logged
-    intake in the recording's metadata as the stimulant exposure. ``options`` are passed on.
-    """
-    present = {s for s, d in rec.keys if device is None or d == device}
-    hr = rec.stream("hr", device) if "hr" in present else None
-    rr = rec.stream("rr", device) if "rr" in present else None
-    intakes = sorted(rec.meta.intake, key=lambda i: i.t)
-    first = intakes[0] if intakes else None
-    return session_heart(
-        hr,
-        rr,
-        sets=sets,
-        intake_t=first.t if first else None,
-        substance=first.substance if first else None,
-        dose_mg=first.dose_mg if first else None,
-        **options,
     )
 
 

@@ -341,8 +341,11 @@ def nn_stats(
 ) -> tuple[float, float, float, int]:
     """Time-domain HRV over NN intervals: ``(rmssd_ms, sdnn_ms, pnn50_pct, valid_pairs)``.
 
-    RMSSD and pNN50 (share of successive differences > 50 ms) use the pairs :func:`rmssd_ms`
-    uses; SDNN is the sample SD of the NN intervals. NaN where there is nothing to compute.
+    RMSSD and pNN50 (share of successive differences > 50 ms) use valid pairs only: a pair
+    (i-1, i) counts when both intervals are NN (``nn``, default all) and lie in the same
+    link-loss segment (``segment``, default one segment), the Task Force convention of using
+    normal-to-normal intervals only. SDNN is the sample SD of the NN intervals. NaN where there
+    is nothing to compute.
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
     d = _pair_diffs(rr, nn, segment)
@@ -359,13 +362,9 @@ def rmssd_ms(
     nn: NDArray[np.bool_] | None = None,
     segment: NDArray[np.int32] | None = None,
 ) -> tuple[float, int]:
-    """Root mean square of successive RR differences over valid pairs, and the pair count.
-
-    A pair (i-1, i) counts when both intervals are NN (``nn``, default all) and lie in the same
-    link-loss segment (``segment``, default one segment), the Task Force convention of using
-    normal-to-normal intervals only. Returns ``(nan, 0)`` when no pair is valid.
+    """Root mean square of successive RR differences over valid pairs, and the pair count:
+    the RMSSD part of :func:`nn_stats` (same pair rules). Returns ``(nan, 0)`` when no pair is
+    valid.
     """
-    d = _pair_diffs(np.asarray(rr_ms, dtype=np.float64), nn, segment)
-    if d.size == 0:
-        return float("nan"), 0
-    return float(np.sqrt(np.mean(d * d))), int(d.size)
+    rmssd, _, _, pairs = nn_stats(rr_ms, nn, segment)
+    return rmssd, pairs

@@ -21,8 +21,7 @@ import pandas as pd
 
 from liftsense.recording import JournalWriter, load
 from liftsense.schema import SessionMeta
-
-G = 9.80665
+from liftsense.units import G_MPS2
 
 
 def session(minutes: float, seed: int = 0) -> dict[tuple[str, str], dict[str, np.ndarray]]:
@@ -35,9 +34,11 @@ def session(minutes: float, seed: int = 0) -> dict[tuple[str, str], dict[str, np
         t = t0 + np.arange(n, dtype=np.int64) * 5_000_000 + rng.integers(0, 200_000, n)
         ts = np.arange(n) / 200
         motion = np.sin(2 * np.pi * ts / 4)[None, :] * rng.uniform(0.5, 3, (3, 1))
-        acc = (motion + np.array([[0], [0], [G]]) + rng.normal(0, 0.05, (3, n))) / (8 * G / 32768)
+        acc = (motion + np.array([[0], [0], [G_MPS2]]) + rng.normal(0, 0.05, (3, n))) / (
+            8 * G_MPS2 / 32768
+        )
         gyro = (motion * 0.8 + rng.normal(0, 0.01, (3, n))) / (np.deg2rad(2000) / 32768)
-        acc = np.round(acc) * (8 * G / 32768)
+        acc = np.round(acc) * (8 * G_MPS2 / 32768)
         gyro = np.round(gyro) * (np.deg2rad(2000) / 32768)
         for name, v in (("acc", acc), ("gyro", gyro)):
             xyz = np.ascontiguousarray(v.T, dtype=np.float32)

@@ -35,8 +35,8 @@ from liftsense.emulate.poses import PLACEMENTS, check
 from liftsense.errors import AnalysisError
 from liftsense.signal.exercises import exercise_info
 from liftsense.signal.reps import SetResult, detect
+from liftsense.units import G_MPS2
 
-G = 9.80665
 PHASES = ("eccentric_s", "bottom_pause_s", "concentric_s", "top_pause_s")
 EXERCISES = FULL_BODY_EXERCISES
 RATES = (12.5, 25.0, 50.0, 100.0, 200.0)
@@ -191,7 +191,7 @@ def _ebbelaar(root: Path) -> list[dict[str, Any]]:
         gyr = pd.read_csv(d / row["gyr_file"])
         t = pd.to_datetime(acc["epoch (ms)"], unit="ms", utc=True)
         frame = pd.DataFrame(
-            {a: acc[f"{a}-axis (g)"].to_numpy() * G for a in "xyz"},
+            {a: acc[f"{a}-axis (g)"].to_numpy() * G_MPS2 for a in "xyz"},
             index=pd.DatetimeIndex(t, name="t"),
         )
         tg = gyr["epoch (ms)"].to_numpy(dtype=float)
@@ -219,7 +219,7 @@ def _muvr(root: Path) -> list[dict[str, Any]]:
     labels = pd.read_csv(d / "labels.csv")
     out = []
     for _, row in labels[labels["usable"].astype(str) == "True"].iterrows():
-        raw = pd.read_csv(d / row["file"], header=None).iloc[:, :3].to_numpy(dtype=float) * G
+        raw = pd.read_csv(d / row["file"], header=None).iloc[:, :3].to_numpy(dtype=float) * G_MPS2
         t = pd.Timestamp("2015-07-01", tz="UTC") + pd.to_timedelta(np.arange(len(raw)) / 50.0, "s")
         frame = pd.DataFrame(raw, columns=["x", "y", "z"], index=pd.DatetimeIndex(t, name="t"))
         known = exercise_info(row["exercise"]).name != "unknown"

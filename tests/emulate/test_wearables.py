@@ -16,14 +16,10 @@ from liftsense.ble.pmd import MeasurementType, OpCode, SettingType, Status
 from liftsense.emulate.heartmodel import simulate_heart, strap_notifications
 from liftsense.emulate.imu_board import ImuBoard
 from liftsense.emulate.polar import PolarSensor, polar_name
-from liftsense.emulate.sources import (
-    STANDARD_GRAVITY,
-    HrTrack,
-    sine_source,
-    source_from_frames,
-)
+from liftsense.emulate.sources import HrTrack, sine_source, source_from_frames
 from liftsense.emulate.wearables import DeviceClock, Faults, HeartRateStrap
 from liftsense.emulate.world import BumbleWorld
+from liftsense.units import G_MPS2
 
 ACC, ECG, GYRO = MeasurementType.ACC, MeasurementType.ECG, MeasurementType.GYRO
 SOURCE = sine_source(30.0)  # gravity on z, 3 m/s² sine on x, 0.5 rad/s cosine gyro on y
@@ -215,7 +211,7 @@ async def test_polar_h10_acc_frames_and_drifting_clock(world: BumbleWorld) -> No
     frames = [pmd.parse_frame(f, rate_hz=200.0) for f in got[:4]]
     assert all(f.frame_type == 0x01 and f.n_samples == 36 for f in frames)
     values = np.vstack([f.values for f in frames])
-    assert np.allclose(values[:, 2], STANDARD_GRAVITY, atol=0.01)  # 1 mG steps
+    assert np.allclose(values[:, 2], G_MPS2, atol=0.01)  # 1 mG steps
     assert np.ptp(values[:, 0]) > 1.0 and np.abs(values[:, 0]).max() <= 3.0 + 0.01
     # 36 samples at 200 Hz = 0.18 s per frame on the session clock; the device counts 500 ppm fast.
     steps = np.diff([f.timestamp_ns for f in frames])
@@ -273,7 +269,7 @@ async def test_verity_delta_frames_with_factor(world: BumbleWorld) -> None:
         frame = pmd.parse_frame(frame_bytes, factor=float(factors[m]), rate_hz=104.0)
         assert frame.frame_type == 0x80
         if m == ACC:
-            assert np.allclose(frame.values[:, 2], STANDARD_GRAVITY, atol=0.01)
+            assert np.allclose(frame.values[:, 2], G_MPS2, atol=0.01)
         else:
             assert np.abs(frame.values[:, 1]).max() <= 0.5 + 0.01
             assert np.allclose(frame.values[:, 0], 0.0)
@@ -309,7 +305,7 @@ async def test_imu_board_streams_packets_with_sequence_gaps(world: BumbleWorld) 
     assert packets[2].t0_us - packets[1].t0_us == 3 * 10 * 5000
     assert packets[0].t0_us >= 5_000_000  # booted 5 s before the session
     values = np.vstack([p.values for p in packets])
-    assert np.allclose(values[:, 2], STANDARD_GRAVITY, atol=0.01)
+    assert np.allclose(values[:, 2], G_MPS2, atol=0.01)
     assert np.abs(values[:, 4]).max() <= 0.5 + 1e-3
     read_back = diy_imu.parse_config(bytes(await client.read_gatt_char(diy_imu.CONFIG_UUID)))
     assert read_back.streaming and read_back.rate_hz == 200
@@ -379,10 +375,10 @@ async def test_polar_plays_a_synthetic_session(world: BumbleWorld) -> None:
             await asyncio.sleep(0.005)
     got = np.vstack([pmd.parse_frame(f).values for f in frames[:3]])
     # The frames carry a contiguous slice of the session's IMU samples (1 mG steps).
-    expected = np.clip(source.imu.acc_ms2, -8 * STANDARD_GRAVITY, 8 * STANDARD_GRAVITY)
+    expected = np.clip(source.imu.acc_ms2, -8 * G_MPS2, 8 * G_MPS2)
     windows = np.lib.stride_tricks.sliding_window_view(expected, got.shape, axis=(0, 1))[:, 0]
     errors = np.abs(windows - got).max(axis=(1, 2))
-    assert errors.min() <= 0.5e-3 * STANDARD_GRAVITY + 1e-9
+    assert errors.min() <= 0.5e-3 * G_MPS2 + 1e-9
     track = {(int(b), tuple(rr)) for b, rr in zip(source.hr.bpm, source.hr.rr_1024, strict=True)}
     assert all((p.bpm, p.rr_1024) in track for p in map(hrs.parse, beats))
     await client.disconnect()

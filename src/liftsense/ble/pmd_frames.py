@@ -44,6 +44,7 @@ import numpy.typing as npt
 from liftsense.ble.pmd_delta import decode_delta
 from liftsense.ble.pmd_time import sample_timestamps_ns
 from liftsense.errors import DecodeError
+from liftsense.units import G_MPS2
 
 __all__ = [
     "HEADER_SIZE",
@@ -59,7 +60,6 @@ __all__ = [
 HEADER_SIZE = 10
 #: Add to a PMD timestamp (ns since 2000-01-01) for Unix ns, if the sensor clock was ever set.
 POLAR_EPOCH_UNIX_NS = 946_684_800 * 10**9
-STANDARD_GRAVITY = 9.80665  # m/s² per G
 
 
 class MeasurementType(enum.IntEnum):
@@ -103,16 +103,14 @@ class Layout:
 
 
 _XYZ = ("x", "y", "z")
-_ACC_MG = STANDARD_GRAVITY / 1000.0
+_ACC_MG = G_MPS2 / 1000.0
 _DEG = math.pi / 180.0
 _ACC, _GYRO, _MAG, _ECG, _PPG, _PPI = 2, 5, 6, 0, 1, 3
 _LAYOUTS: dict[tuple[int, int], Layout] = {
     (_ACC, 0x00): Layout("int", _XYZ, "m/s^2", value_bytes=1, si_scale=_ACC_MG, scaled=3),
     (_ACC, 0x01): Layout("int", _XYZ, "m/s^2", value_bytes=2, si_scale=_ACC_MG, scaled=3),
     (_ACC, 0x02): Layout("int", _XYZ, "m/s^2", value_bytes=3, si_scale=_ACC_MG, scaled=3),
-    (_ACC, 0x80): Layout(
-        "delta", _XYZ, "m/s^2", resolution_bits=16, si_scale=STANDARD_GRAVITY, scaled=3
-    ),
+    (_ACC, 0x80): Layout("delta", _XYZ, "m/s^2", resolution_bits=16, si_scale=G_MPS2, scaled=3),
     (_ACC, 0x81): Layout("delta", _XYZ, "m/s^2", resolution_bits=16, si_scale=_ACC_MG, scaled=3),
     (_GYRO, 0x80): Layout("delta", _XYZ, "rad/s", resolution_bits=16, si_scale=_DEG, scaled=3),
     (_GYRO, 0x81): Layout(

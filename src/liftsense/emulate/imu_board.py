@@ -25,8 +25,8 @@ from numpy.typing import NDArray
 
 from liftsense.ble import diy_imu
 from liftsense.emulate.peripheral import DeviceClock, VirtualWearable
-from liftsense.emulate.sources import STANDARD_GRAVITY
 from liftsense.errors import DecodeError
+from liftsense.units import G_MPS2
 
 if TYPE_CHECKING:
     from bumble.gatt import Service
@@ -129,7 +129,7 @@ class ImuBoard(VirtualWearable):
         channels = 6 if config.gyro_enabled else 3
         batch = config.samples_per_packet or diy_imu.max_samples(mtu, channels)
         batch = max(1, min(batch, diy_imu.max_samples(mtu, channels)))
-        acc_scale = config.acc_range_g * STANDARD_GRAVITY / 32768.0
+        acc_scale = config.acc_range_g * G_MPS2 / 32768.0
         gyro_scale = math.radians(config.gyro_range_dps) / 32768.0 if config.gyro_enabled else 0.0
         period_ns = round(1e9 / config.rate_hz)
 

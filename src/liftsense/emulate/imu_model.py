@@ -16,11 +16,11 @@ import numpy as np
 import numpy.typing as npt
 
 from liftsense.emulate import poses as _poses
+from liftsense.units import G_MPS2
 
 __all__ = ["mems", "minjerk_track", "sensor_signals"]
 
 FloatArray = npt.NDArray[np.float64]
-G_MPS2 = 9.80665
 
 
 def minjerk_track(keys: list[tuple[float, float]], t: FloatArray) -> FloatArray:

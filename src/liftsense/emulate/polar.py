@@ -33,8 +33,9 @@ from numpy.typing import NDArray
 from liftsense.ble import hrs, pmd
 from liftsense.ble.pmd import MeasurementType, OpCode, SettingType, Status
 from liftsense.emulate.peripheral import DeviceClock, VirtualWearable
-from liftsense.emulate.sources import STANDARD_GRAVITY, HrTrack
+from liftsense.emulate.sources import HrTrack
 from liftsense.errors import DecodeError
+from liftsense.units import G_MPS2
 
 if TYPE_CHECKING:
     import asyncio
@@ -314,7 +315,7 @@ class PolarSensor(VirtualWearable):
         if measurement == ACC:
             data_g = (
                 track.acc_ms2[rows] if track is not None else np.zeros((rows.size, 3))
-            ) / STANDARD_GRAVITY
+            ) / G_MPS2
             limit = settings.get(RANGE, 8)
             data_g = np.clip(data_g, -limit, limit)
             scale = 1000.0 if self.kind == "H10" else 1.0 / factor  # mG or counts

@@ -22,11 +22,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from liftsense.errors import RecordingError
+from liftsense.units import G_MPS2
 
 if TYPE_CHECKING:
     import pandas as pd
-
-STANDARD_GRAVITY = 9.80665  # m/s² per G
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ def sine_source(
     t = np.arange(n) / rate_hz
     acc = np.zeros((n, 3))
     acc[:, 0] = amp_ms2 * np.sin(2 * np.pi * freq_hz * t)
-    acc[:, 2] = STANDARD_GRAVITY
+    acc[:, 2] = G_MPS2
     gyro = np.zeros((n, 3))
     gyro[:, 1] = 0.5 * np.cos(2 * np.pi * freq_hz * t)
     rr_s = 60.0 / hr_bpm

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from liftsense.signal.exercises import exercise_info
+from liftsense.units import G_MPS2
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 FloatArray = NDArray[np.float64]
 
-_G_MPS2 = 9.80665
 _DPI = 100
 #: Phase colours, shared by the tempo chart and the IMU shading.
 PHASE_COLOURS = {
@@ -171,7 +171,7 @@ def imu_trace(analysis: SessionAnalysis, imu: pd.DataFrame) -> bytes | None:
     t_ns = np.asarray(imu.index.as_unit("ns").asi8, dtype=np.int64)  # type: ignore[attr-defined]
     t_s = (t_ns - analysis.t0.value) / 1e9
     xyz = imu[["x", "y", "z"]].to_numpy(np.float64)
-    a = np.sqrt(np.einsum("ij,ij->i", xyz, xyz)) - _G_MPS2
+    a = np.sqrt(np.einsum("ij,ij->i", xyz, xyz)) - G_MPS2
     sets = [s for s in analysis.sets if math.isfinite(s.start_s) and math.isfinite(s.end_s)]
     fig = figure(10.0, 5.8 if sets else 2.6)
     fig.subplots_adjust(hspace=0.45)

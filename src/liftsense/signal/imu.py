@@ -27,6 +27,7 @@ from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, sosfiltfilt
 
 from liftsense.errors import AnalysisError
+from liftsense.units import G_MPS2
 
 __all__ = [
     "G_MPS2",
@@ -44,7 +45,6 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-G_MPS2 = 9.80665
 #: Rate of the analysis grid: 20 ms steps, ample for phases that last >= 0.3 s.
 WORK_RATE_HZ = 50.0
 #: Native gaps longer than this are not bridged by interpolation (samples flagged in ``gap``).

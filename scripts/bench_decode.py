@@ -1,7 +1,7 @@
 """Benchmark the BLE decoders on one hour of synthetic data, against a pure-Python baseline.
 
 Data: one hour of 200 Hz accelerometer samples (gravity, a slow lifting motion and sensor noise)
-as Polar PMD delta-compressed ACC frames (frame type 0x80, 16-bit, factor 2.44e-4 G_MPS2/count,
+as Polar PMD delta-compressed ACC frames (frame type 0x80, 16-bit, factor 2.44e-4 G/count,
 50 samples per frame in blocks of 16 deltas, as a Verity-style sensor packs them), plus one hour
 of 1 Hz Heart Rate Measurement packets.
 
@@ -34,7 +34,7 @@ from liftsense.units import G_MPS2
 
 T = TypeVar("T")
 RATE_HZ = 200
-FACTOR = 2.44e-4  # G_MPS2 per count, as a Verity Sense reports for ±8 G_MPS2
+FACTOR = 2.44e-4  # G per count, as a Verity Sense reports for ±8 G
 SAMPLES_PER_FRAME = 50
 BLOCK_SAMPLES = 16
 T0_NS = 599_616_000 * 10**9  # an H10-style clock near 2019-01-01, in ns since 2000

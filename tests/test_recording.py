@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,6 @@ from liftsense.errors import RecordingError
 from liftsense.recording import JournalWriter, finalize, load, paths_for, recover
 from liftsense.schema import (
     META_KEY,
-    SCALAR_STREAMS,
     STREAMS,
     VECTOR_STREAMS,
     ClockFit,
@@ -402,9 +403,56 @@ def test_imu_joins_gyro_onto_acc_times(tmp_path: Path) -> None:
     assert isinstance(imu.index, pd.DatetimeIndex)
 
 
-def test_scalar_stream_names_are_the_contract() -> None:
-    assert SCALAR_STREAMS == ("hr", "rr", "ecg", "ppg")
-    assert VECTOR_STREAMS == ("acc", "gyro", "mag")
+class _StalledWriter:
+    """The journal's IPC writer behind a disk that stalls: write_batch waits to be released."""
+
+    def __init__(self, inner: Any, entered: threading.Event, release: threading.Event) -> None:
+        self.inner, self.entered, self.release = inner, entered, release
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        self.entered.set()
+        assert self.release.wait(60)
+        self.inner.write_batch(batch)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_appends_and_metadata_changes_never_wait_for_a_stalled_flush(tmp_path: Path) -> None:
+    # appends run on the event loop that stamps BLE notifications: a slow disk must not hold
+    # the lock they take
+    entered, release = threading.Event(), threading.Event()
+    journal = JournalWriter(tmp_path / "s", full_meta(), flush_interval_s=3600.0)
+    journal._writer = _StalledWriter(journal._writer, entered, release)
+    journal.append("hr", "d", [T0], value=[60.0])
+    flushing = threading.Thread(target=journal.flush)
+    flushing.start()
+    marker_t = datetime(2026, 11, 1, 9, 40, tzinfo=UTC)
+    try:
+        assert entered.wait(60)  # the flush is inside its write now
+        assert not journal._lock.locked()
+        journal.append("hr", "d", [T0 + 10**9], value=[61.0])
+        journal.add_marker(marker_t, "set_end", "set 1")
+    finally:
+        release.set()
+        flushing.join()
+    rec = load(journal.close())
+    assert rec.stream("hr")["value"].tolist() == [60.0, 61.0]
+    assert rec.meta.markers[-1] == Marker(marker_t, "set_end", "set 1")
+
+
+def test_metadata_changes_reach_disk_with_the_next_flush(tmp_path: Path) -> None:
+    journal = JournalWriter(tmp_path / "s", SessionMeta(session_id="x"), flush_interval_s=3600.0)
+    fit = ClockFit(offset_ns=T0, drift_ppm=12.0)
+    journal.set_clock("imu", fit)
+    journal.flush()
+    saved = SessionMeta.from_json(journal.meta_path.read_bytes())
+    assert saved.clock == {"imu": fit}
+    journal.add_intake(datetime(2026, 11, 1, 9, 0, tzinfo=UTC), "caffeine", 100.0)
+    journal.append("hr", "d", [T0], value=[60.0])
+    journal.close(finalize_now=False)  # what a crash right after closing leaves behind
+    [result] = recover(tmp_path)
+    assert load(result.path).meta.intake[-1].dose_mg == 100.0
 
 
 def test_finalize_retimes_samples_with_the_final_clock_fit(tmp_path: Path) -> None:

@@ -2,9 +2,10 @@
 
 While a session records, samples go to ``<name>.partial.arrows`` (an Arrow IPC stream: one record
 batch per stream and device at least every ``flush_interval_s``) beside ``<name>.partial.json`` (the
-metadata, rewritten atomically whenever it changes). A SIGKILL therefore loses at most the samples
-appended since the last flush. ``finalize`` turns both into ``<name>.parquet`` atomically;
-``recover`` does the same for whatever a crash left behind. Both are idempotent.
+metadata, rewritten atomically at the next flush after it changes). A SIGKILL therefore loses at
+most the samples and metadata changes made since the last flush. ``finalize`` turns both into
+``<name>.parquet`` atomically; ``recover`` does the same for whatever a crash left behind. Both
+are idempotent.
 """
 
 from __future__ import annotations
@@ -133,7 +134,13 @@ class JournalWriter:
         self._writer = ipc.new_stream(self._file, self._schema)
         self._file.flush()
         self._pending: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+        # Two locks so that disk stalls never reach the event loop: ``_lock`` guards only the
+        # pending buffers and metadata (held for a dict swap), ``_io_lock`` the journal file and
+        # the metadata file (held while building batches, writing and fsyncing). Order: _io_lock
+        # first, then _lock.
         self._lock = threading.Lock()
+        self._io_lock = threading.Lock()
+        self._meta_dirty = False
         self._flush_interval_s = flush_interval_s
         self._fsync_interval_s = fsync_interval_s
         self._last_fsync = time.monotonic()
@@ -149,10 +156,14 @@ class JournalWriter:
         return self._meta
 
     def update_meta(self, **changes: Any) -> None:
-        """Replace metadata fields (e.g. ``devices=...``) and persist them at once."""
+        """Replace metadata fields (e.g. ``devices=...``); they reach disk at the next flush.
+
+        Never touches the disk itself (it is called on the event loop), so like appended samples
+        a change is persisted within ``flush_interval_s`` and by ``close()``.
+        """
         with self._lock:
             self._meta = self._meta.evolve(**changes)
-            self._write_meta()
+            self._meta_dirty = True
 
     def add_marker(self, t: datetime, kind: str, label: str = "") -> None:
         self.update_meta(markers=(*self._meta.markers, Marker(t=t, kind=kind, label=label)))
@@ -227,6 +238,8 @@ class JournalWriter:
         if n == 0:
             return
         with self._lock:
+            if self._closed:
+                raise RecordingError(self.journal_path, "journal is closed")
             chunks = self._pending.get((stream, device))
             if chunks is None:
                 self._pending[(stream, device)] = [(t, td, vals)]
@@ -234,14 +247,33 @@ class JournalWriter:
                 chunks.append((t, td, vals))
 
     def flush(self) -> None:
-        """Write pending samples as record batches and hand them to the OS."""
-        with self._lock:
-            self._flush_locked()
+        """Write pending samples as record batches and changed metadata; hand both to the OS."""
+        with self._io_lock:
+            if self._closed:
+                return
+            self._flush_io(*self._take())
 
-    def _flush_locked(self) -> None:
-        if not self._pending or self._closed:
+    def _take(self) -> tuple[dict[tuple[str, str], list[tuple[Any, ...]]], SessionMeta | None]:
+        """Swap out what is pending (the only work done under ``_lock``)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            meta = self._meta if self._meta_dirty else None
+            self._meta_dirty = False
+        return pending, meta
+
+    def _flush_io(
+        self, pending: dict[tuple[str, str], list[tuple[Any, ...]]], meta: SessionMeta | None
+    ) -> None:
+        """Write what ``_take`` returned; the caller holds ``_io_lock``."""
+        if meta is not None:
+            try:
+                _write_atomic(self.meta_path, meta.to_json().encode())
+            except BaseException:
+                with self._lock:  # retry at the next flush
+                    self._meta_dirty = True
+                raise
+        if not pending:
             return
-        pending, self._pending = self._pending, {}
         for (stream, device), chunks in pending.items():
             batch = self._batch(stream, device, chunks)
             self._writer.write_batch(batch)
@@ -289,9 +321,10 @@ class JournalWriter:
         if not self._closed:
             self._stop.set()
             self._flusher.join()
-            with self._lock:
-                self._flush_locked()
-                self._closed = True
+            with self._io_lock:
+                with self._lock:
+                    self._closed = True  # appends from now on raise instead of being lost
+                self._flush_io(*self._take())
                 self._writer.close()
                 self._file.flush()
                 os.fsync(self._file.fileno())

@@ -214,14 +214,24 @@ class PolarDecoder:
             self.duplicates += 1
             return []
         factor, rate_hz = self.running.get(int(measurement), (1.0, 0.0))
-        frame = pmd.parse_frame(data, factor=factor, rate_hz=rate_hz or None)
-        stamps = frame.sample_timestamps_ns
-        n = frame.n_samples
-        adjacent = last is not None and key in self._adjacent and rate_hz > 0
-        if adjacent and last is not None and 0 < t_ns - last <= _MAX_FRAME_SPAN * n * 1e9 / rate_hz:
-            stamps = pmd.sample_timestamps_ns(t_ns, n, previous_timestamp_ns=last, data=data)
-        if stamps is None:
+        frame = pmd.parse_frame(data, factor=factor)  # samples only: timestamped once, below
+        if not rate_hz:
             raise DecodeError(data, "PMD frame of a stream that was never started (no rate)")
+        n = frame.n_samples
+        # Spread back to the previous frame only when it is the one just before this frame.
+        adjacent = (
+            last is not None
+            and key in self._adjacent
+            and rate_hz > 0
+            and 0 < t_ns - last <= _MAX_FRAME_SPAN * n * 1e9 / rate_hz
+        )
+        stamps = pmd.sample_timestamps_ns(
+            t_ns,
+            n,
+            previous_timestamp_ns=last if adjacent else None,
+            rate_hz=None if adjacent else rate_hz,
+            data=data,
+        )
         self._last_t[key] = t_ns
         self._adjacent.add(key)
         stream, _ = target

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from liftsense.recording import load, recover
@@ -62,7 +63,19 @@ def test_record_simulated_session_with_truth(tmp_path: Path) -> None:
     assert 30 * 200 < len(acc) <= 41 * 200
     assert np.median(np.diff(acc.index.asi8)) == pytest.approx(5e6, rel=0.02)
     truth = json.loads((tmp_path / "rec.truth.json").read_text())
-    assert truth["sets"] and truth["t0"].endswith("Z")
+    # truth is re-based on the recording's first sample (ISO text keeps microseconds)
+    assert abs(pd.Timestamp(truth["t0"]) - rec.t0) <= pd.Timedelta(1, "us")
+    t_s = (acc.index.asi8 - rec.t0.value) / 1e9
+    duration_s = float(t_s[-1])
+    starts = [s["start_s"] for s in truth["sets"]]
+    assert starts == sorted(starts) and starts[0] >= 0
+    first = truth["sets"][0]  # a 40 s recording of the short session holds its first set
+    assert 0 <= first["start_s"] < first["end_s"] <= duration_s
+    # and the bar moves when the truth says the first set runs, not in the rest before it
+    g = np.linalg.norm(acc[["x", "y", "z"]].to_numpy(), axis=1)
+    in_set = (t_s >= first["start_s"]) & (t_s <= first["end_s"])
+    rest = t_s < first["start_s"] - 1.0
+    assert rest.sum() > 200 and g[in_set].std() > 3 * g[rest].std()
 
 
 def test_sigterm_finalizes_cleanly(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from liftsense.emulate.motion import SessionSpec, SetSpec, SyntheticSession, Tempo, generate
+from liftsense.emulate.motion import SyntheticSession, Tempo, evaluation_spec, generate
 from liftsense.signal.imu import slow_direction
 from liftsense.signal.phases import RawRep
 from liftsense.signal.posture import drop_posture_outliers
@@ -18,16 +18,8 @@ _HIGH_NOISE = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dp
 def _session(
     exercise: str, placement: str, rate_hz: float, tempo: str, *, gyro: bool, seed: int
 ) -> SyntheticSession:
-    sets = tuple(SetSpec(exercise, 60, n, Tempo.parse(tempo)) for n in (6, 10))
-    spec = SessionSpec(
-        sets,
-        rest_s=60,
-        lead_in_s=25,
-        tail_s=25,
-        placement=placement,
-        rate_hz=rate_hz,
-        gyro=gyro,
-        **_HIGH_NOISE,
+    spec = evaluation_spec(
+        exercise, placement, rate_hz, tempo=Tempo.parse(tempo), gyro=gyro, **_HIGH_NOISE
     )
     return generate(spec, seed=seed)
 

@@ -8,9 +8,11 @@ from scipy.spatial.transform import Rotation
 from liftsense.errors import AnalysisError
 from liftsense.signal.imu import (
     G_MPS2,
+    _block_mean,
     moving_mean,
     prepare,
     rotation_progress,
+    row_norm,
     vertical_acceleration,
 )
 
@@ -127,3 +129,31 @@ def test_prepare_bridges_a_dropout_in_the_gyro_in_a_straight_line() -> None:
     inside = (u.t_s > t[ia]) & (u.t_s < t[ib])
     want = np.interp(u.t_s[inside], t[[ia, ib]], gyro[[ia, ib], 0])
     assert u.gyro[inside, 0] == pytest.approx(want, abs=1e-9)
+
+
+def test_block_mean_averages_whole_blocks_and_drops_the_rest() -> None:
+    x = np.arange(22, dtype=np.float64).reshape(11, 2)
+    np.testing.assert_array_equal(_block_mean(x, 4), [[3.0, 4.0], [11.0, 12.0]])
+    np.testing.assert_array_equal(_block_mean(np.arange(6.0), 3), [1.0, 4.0])
+
+
+def test_row_norm_equals_numpy_norm_bit_for_bit() -> None:
+    x = np.random.default_rng(3).normal(0.0, 10.0, (1000, 3))
+    np.testing.assert_array_equal(row_norm(x), np.linalg.norm(x, axis=1))
+    np.testing.assert_array_equal(row_norm(np.asfortranarray(x)), np.linalg.norm(x, axis=1))
+
+
+def test_prepare_drops_samples_with_nan_and_keeps_the_rest() -> None:
+    acc = _bouncing(200.0)
+    clean = prepare(_frame(acc, 200.0))
+    holed = acc.copy()
+    holed[1000:1040, 1] = np.nan  # 0.2 s of NaN in one axis
+    gyro = np.zeros_like(acc)
+    gyro[3000:3004] = np.nan  # a few gyro samples: the gyro is kept, zeroed there
+    u = prepare(_frame(holed, 200.0, gyro))
+    assert np.isfinite(u.acc).all() and u.gyro is not None and np.isfinite(u.gyro).all()
+    np.testing.assert_allclose(u.acc[:200], clean.acc[:200])
+    np.testing.assert_allclose(u.acc[300:], clean.acc[300:], atol=1e-9)
+    mostly_nan = np.full_like(acc, np.nan)
+    mostly_nan[::20] = 0.0
+    assert prepare(_frame(acc, 200.0, mostly_nan)).gyro is None  # under 90 % usable

@@ -23,6 +23,7 @@ from scipy.signal import find_peaks
 
 __all__ = [
     "RawRep",
+    "candidate_peaks",
     "find_reps",
     "fit_movement",
     "join_turnaround",
@@ -82,32 +83,40 @@ class RawRep:
         return self.level1 - 0.5 * (self.level0 + self.level2)
 
 
-def _plateau(seg: FloatArray, ref: float, flat_n: int) -> int:
+def _window_range(s: FloatArray, n: int) -> FloatArray:
+    """``out[i]`` = range of ``s[i : i + n]``, for every window that fits in ``s``."""
+    if s.size < n:
+        return np.empty(0)
+    o = -(n // 2)
+    rng: FloatArray = maximum_filter1d(s, n, origin=o, mode="nearest") - minimum_filter1d(
+        s, n, origin=o, mode="nearest"
+    )
+    return rng[: s.size - n + 1]
+
+
+def _plateau(seg: FloatArray, ref: float, flat_n: int, rng: FloatArray) -> int:
     """Index in ``seg`` (which starts at a peak and runs away from it) where the descent from
     the peak ends: once 60 % of the peak's prominence ``ref`` is descended, the first point
     from which the signal stays within 2.5 % of ``ref`` for ``flat_n`` samples or climbs back
     by 5 % of ``ref``; the lowest point up to twice that stretch further (a slow movement
     starts imperceptibly). Stopping at the first plateau keeps
-    whatever follows a set (re-racking, fiddling with the sensor) out of its last rep."""
+    whatever follows a set (re-racking, fiddling with the sensor) out of its last rep.
+    ``rng[j]`` is the range of ``seg[j : j + flat_n]`` (see ``_window_range``; it may run
+    past the end of ``seg``, where it is not used)."""
     if seg.size < 2:
         return 0
     rmin = np.minimum.accumulate(seg)
-    deep = np.flatnonzero(seg[0] - rmin >= 0.6 * ref)
-    if deep.size == 0:
+    deep = seg[0] - rmin >= 0.6 * ref
+    j0 = int(np.argmax(deep))
+    if not deep[j0]:
         return int(np.argmin(seg))
-    j0 = int(deep[0])
     tail = seg[j0 : j0 + 5 * flat_n + 1]  # the plateau starts within a few seconds
     tol = 0.05 * ref
     stop = tail - rmin[j0 : j0 + tail.size] > tol  # climbs back after the deep part
-    if tail.size > flat_n > 1:
-        # range of tail[j : j + flat_n] for every j (the window runs forward from j)
-        o = -(flat_n // 2)
-        rng = maximum_filter1d(tail, flat_n, origin=o, mode="nearest") - minimum_filter1d(
-            tail, flat_n, origin=o, mode="nearest"
-        )
-        flat = rng < 0.5 * tol
-        flat[tail.size - flat_n + 1 :] = False
-        stop |= flat & (seg[0] - tail >= 0.6 * ref)
+    n_win = tail.size - flat_n + 1  # windows of flat_n samples that fit in the tail
+    if n_win > 0 and flat_n > 1:
+        flat = rng[j0 : j0 + n_win] < 0.5 * tol
+        stop[: flat.size] |= flat & (seg[0] - tail[: flat.size] >= 0.6 * ref)
     hit = np.flatnonzero(stop)
     end = min(j0 + int(hit[0]) + 2 * flat_n, seg.size - 1) if hit.size else seg.size - 1
     return int(np.argmin(seg[: end + 1]))
@@ -136,8 +145,31 @@ def _arc_fraction(progress: FloatArray, arc_rad: float) -> FloatArray:
     return out
 
 
+def _interp_at(
+    seg: FloatArray, levels: FloatArray, j: npt.NDArray[np.intp], ok: npt.NDArray[np.bool_]
+) -> FloatArray:
+    """Sub-sample time at which ``seg`` crosses each level between samples ``j`` and ``j + 1``
+    (NaN where not ``ok``)."""
+    j = np.where(ok, j, 0)
+    a0, b0 = seg[j], seg[j + 1]
+    den = np.where(b0 != a0, b0 - a0, 1.0)
+    out: FloatArray = np.where(ok, j + (levels - a0) / den, np.nan)
+    return out
+
+
 def _cross_all(seg: FloatArray, levels: FloatArray, rising: bool, last: bool) -> FloatArray:
     """``_cross`` for several levels at once (NaN where a level is never crossed)."""
+    n = seg.size
+    if n >= 2 and rising and last and seg[-1] >= levels.max():
+        # the last rise through L follows the last sample below L: where the suffix minimum
+        # (non-decreasing) reaches L
+        j = np.searchsorted(np.minimum.accumulate(seg[::-1])[::-1], levels, side="left") - 1
+        return _interp_at(seg, levels, j, j >= 0)
+    if n >= 2 and not rising and not last and seg[0] > levels.max():
+        # the first fall through L ends at the first sample at or below L: where the running
+        # minimum (non-increasing) reaches L
+        k = np.searchsorted(-np.minimum.accumulate(seg), -levels, side="left")
+        return _interp_at(seg, levels, k - 1, k < n)
     a, b = seg[:-1][None, :], seg[1:][None, :]
     lv = levels[:, None]
     hit = (a < lv) & (b >= lv) if rising else (a > lv) & (b <= lv)
@@ -209,6 +241,23 @@ def _cut_rep(s: FloatArray, i0: int, p: int, i1: int, prom: float) -> RawRep | N
     return RawRep(begin, arr, leave, float(i1), l0, l1, l1 - (l1 - l0), i0, p, i1, False)
 
 
+def candidate_peaks(
+    s: FloatArray, fs_hz: float, *, min_prominence: float, rel_prominence: float = 0.55
+) -> tuple[npt.NDArray[np.intp], FloatArray]:
+    """The peaks of ``s`` that ``find_reps`` examines, and their prominences: each becomes at
+    most one rep, so their number bounds the reps it can find."""
+    none = (np.empty(0, dtype=np.intp), np.empty(0))
+    if s.size < 5:
+        return none
+    peaks, props = find_peaks(s, prominence=min_prominence, distance=max(1, int(0.4 * fs_hz)))
+    if peaks.size == 0:
+        return none
+    prom = props["prominences"]
+    ref = float(np.quantile(prom, 0.8))
+    keep = prom >= rel_prominence * ref
+    return peaks[keep], prom[keep]
+
+
 def find_reps(
     s: FloatArray,
     fs_hz: float,
@@ -228,24 +277,25 @@ def find_reps(
     shorter than ``min_move_s`` or longer than ``max_move_s`` are not reps. ``arc_rad`` > 0
     says ``s`` is the height of a point moving on an arc of that angle (see ``fit_movement``).
     """
-    if s.size < 5:
-        return []
-    peaks, props = find_peaks(s, prominence=min_prominence, distance=max(1, int(0.4 * fs_hz)))
+    peaks, prom = candidate_peaks(
+        s, fs_hz, min_prominence=min_prominence, rel_prominence=rel_prominence
+    )
     if peaks.size == 0:
         return []
-    prom = props["prominences"]
-    ref = float(np.quantile(prom, 0.8))
-    keep = prom >= rel_prominence * ref
-    peaks, prom = peaks[keep], prom[keep]
     flat_n = max(int(0.6 * fs_hz), 2)
     search = int(search_s * fs_hz)
     out: list[RawRep] = []
     pk: list[int] = [int(q) for q in peaks]
+    # range of every flat_n-sample window, once: forwards from p it is rng[p + j], and
+    # backwards (s[p - j - flat_n + 1 : p - j + 1]) rng[p - flat_n + 1 - j]
+    rng = _window_range(s, flat_n)
     for k, p in enumerate(pk):
         lo = max(pk[k - 1] if k else 0, p - search)
         hi = min(pk[k + 1] if k + 1 < len(pk) else s.size - 1, p + search)
-        i0 = p - _plateau(s[lo : p + 1][::-1], float(prom[k]), flat_n)
-        i1 = p + _plateau(s[p : hi + 1], float(prom[k]), flat_n)
+        b = p - flat_n + 1
+        rng_back = rng[b::-1] if b >= 0 else rng[:0]
+        i0 = p - _plateau(s[lo : p + 1][::-1], float(prom[k]), flat_n, rng_back)
+        i1 = p + _plateau(s[p : hi + 1], float(prom[k]), flat_n, rng[p:])
         l0, l1, l2 = float(s[i0]), float(s[p]), float(s[i1])
         d_out, d_back = l1 - l0, l1 - l2
         if min(d_out, d_back) <= 0:

@@ -30,6 +30,7 @@ from liftsense.signal.attempts import attempt_after, mark_abnormal, mark_stalled
 from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
 from liftsense.signal.phases import (
     RawRep,
+    candidate_peaks,
     find_reps,
     fit_movement,
     median_rep_len,
@@ -69,8 +70,12 @@ def _oriented_reps(
     first = _edge_sign(sig, fs)
     best: tuple[list[RawRep], float] = ([], first)
     for sg in (first, -first):
+        n_best = sum(not r.failed for r in best[0])
+        # each candidate peak gives at most one rep: skip an orientation that cannot win
+        if candidate_peaks(sg * sig, fs, min_prominence=min_prom)[0].size <= n_best:
+            continue
         raw = reps(sg * sig)
-        if sum(not r.failed for r in raw) > sum(not r.failed for r in best[0]):
+        if sum(not r.failed for r in raw) > n_best:
             best = (raw, sg)
     return best
 

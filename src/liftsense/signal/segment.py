@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from liftsense.signal.imu import BoolArray, UniformImu, band_rms, lowpass, moving_mean
+from liftsense.signal.imu import BoolArray, UniformImu, band_rms, lowpass, moving_mean, row_norm
 
 __all__ = ["MERGE_GAP_S", "Window", "candidate_windows", "marker_windows", "walking_mask"]
 
@@ -33,10 +33,11 @@ _MIN_ACTIVE_S = 1.5
 Window = tuple[int, int]
 
 
-def walking_mask(u: UniformImu) -> BoolArray:
-    """Grid points that belong to walking (dilated by 1 s)."""
+def walking_mask(u: UniformImu, mag: FloatArray | None = None) -> BoolArray:
+    """Grid points that belong to walking (dilated by 1 s); ``mag``: the acc's magnitude, if
+    already computed."""
     fs = u.fs_hz
-    mag = np.linalg.norm(u.acc, axis=1)
+    mag = row_norm(u.acc) if mag is None else mag
     dyn = mag - moving_mean(mag, int(4 * fs))
     steps = band_rms(dyn, fs, 1.3, 3.0, 3.0)
     slow = band_rms(dyn, fs, 0.15, 1.1, 3.0)
@@ -47,23 +48,23 @@ def walking_mask(u: UniformImu) -> BoolArray:
 
 def _activity(u: UniformImu) -> BoolArray:
     fs = u.fs_hz
-    mag = np.linalg.norm(u.acc, axis=1)
+    mag = row_norm(u.acc)
     # lifting lives below 2.5 Hz; white sensor noise mostly above it
     dyn = lowpass(mag - moving_mean(mag, int(4 * fs)), fs, 2.5)
     rms = np.sqrt(moving_mean(dyn * dyn, int(fs)))
     floor = float(np.quantile(rms, 0.1))
     active = rms > max(_ACC_ACTIVE_MPS2, 3.0 * floor)
     lp = moving_mean(u.acc, int(0.5 * fs))
-    unit = lp / np.maximum(np.linalg.norm(lp, axis=1, keepdims=True), 1e-9)
+    unit = lp / np.maximum(row_norm(lp), 1e-9)[:, None]
     h = max(int(0.25 * fs), 1)
     turn = np.zeros(unit.shape[0])
     if unit.shape[0] > 2 * h:
-        turn[h:-h] = np.linalg.norm(unit[2 * h :] - unit[: -2 * h], axis=1) / (2 * h / fs)
+        turn[h:-h] = row_norm(unit[2 * h :] - unit[: -2 * h]) / (2 * h / fs)
     active |= turn > _TILT_ACTIVE_RADPS
     if u.gyro is not None:
         w = u.gyro - np.median(u.gyro, axis=0)
         active |= np.sqrt(moving_mean(np.sum(w * w, axis=1), int(fs))) > _GYRO_ACTIVE_RADPS
-    out: BoolArray = active & ~walking_mask(u) & ~u.gap
+    out: BoolArray = active & ~walking_mask(u, mag) & ~u.gap
     return out
 
 

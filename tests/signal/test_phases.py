@@ -1,0 +1,124 @@
+"""Crossing times, movement fits and rep finding in a progress signal (``signal.phases``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liftsense.signal.phases import (
+    _cross_all,
+    _plateau,
+    _window_range,
+    candidate_peaks,
+    find_reps,
+    fit_movement,
+)
+
+
+def _crossings_by_loop(seg: list[float], level: float, rising: bool, last: bool) -> float:
+    """Reference: scan the samples one pair at a time."""
+    found = math.nan
+    for j in range(len(seg) - 1):
+        a, b = seg[j], seg[j + 1]
+        if (a < level <= b) if rising else (a > level >= b):
+            found = j + (level - a) / (b - a)
+            if not last:
+                break
+    return found
+
+
+_values = st.lists(st.integers(-20, 20).map(lambda v: v / 4), min_size=2, max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seg=_values,
+    # eighths: some levels fall on samples, some between
+    levels=st.lists(st.integers(-44, 44).map(lambda v: v / 8), min_size=1, max_size=8),
+    rising=st.booleans(),
+)
+def test_crossing_times_match_a_sample_by_sample_scan(
+    seg: list[float], levels: list[float], rising: bool
+) -> None:
+    # fit_movement asks for the last rise or the first fall through each level; both take a
+    # shortcut when the segment ends above (starts above) every level
+    lv = np.sort(np.array(levels))
+    for s in (seg, [*seg, max(seg + levels) + 1.0], [max(seg + levels) + 1.0, *seg]):
+        got = _cross_all(np.array(s), lv, rising=rising, last=rising)
+        want = [_crossings_by_loop(s, float(v), rising, rising) for v in lv]
+        np.testing.assert_array_equal(got, np.array(want))
+
+
+def _min_jerk(n: int) -> np.ndarray:
+    tau = np.arange(n + 1) / n
+    out: np.ndarray = 10 * tau**3 - 15 * tau**4 + 6 * tau**5
+    return out
+
+
+def test_fit_movement_recovers_onset_and_duration_of_a_minimum_jerk_movement() -> None:
+    rise = np.concatenate([np.zeros(17), _min_jerk(60), np.ones(23)])
+    onset, dur = fit_movement(rise, 0.0, 1.0, rising=True)
+    assert abs(onset - 17) < 0.3 and abs(dur - 60) < 0.5
+    onset, dur = fit_movement(1 - rise, 1.0, 1.0, rising=False)
+    assert abs(onset - 17) < 0.3 and abs(dur - 60) < 0.5
+
+
+def test_window_range_is_the_range_of_each_window() -> None:
+    s = np.array([0.0, 3.0, 1.0, 1.0, 5.0, 2.0])
+    np.testing.assert_array_equal(_window_range(s, 3), [3.0, 2.0, 4.0, 4.0])
+    assert _window_range(s, 7).size == 0
+
+
+def test_plateau_stops_at_the_first_rest_after_the_descent() -> None:
+    # down from the peak, rests 40 samples, then a second, deeper descent (re-racking)
+    seg = np.concatenate([1 - _min_jerk(30), np.zeros(40), -_min_jerk(30)])
+    end = _plateau(seg, 1.0, 20, _window_range(seg, 20))
+    assert 28 <= end <= 70  # on the rest, not in the re-racking
+
+
+def _reps_signal(fs: float, tempo: tuple[float, float, float, float], n: int) -> np.ndarray:
+    out_s, far_s, back_s, rest_s = tempo
+    parts = [np.zeros(int(2 * fs))]
+    for _ in range(n):
+        parts += [
+            _min_jerk(int(out_s * fs))[1:],
+            np.ones(int(far_s * fs)),
+            1 - _min_jerk(int(back_s * fs))[1:],
+            np.zeros(int(rest_s * fs)),
+        ]
+    parts.append(np.zeros(int(2 * fs)))
+    return 0.5 * np.concatenate(parts)
+
+
+def test_find_reps_times_each_movement_of_known_reps() -> None:
+    fs = 50.0
+    s = _reps_signal(fs, (1.0, 0.5, 2.0, 1.0), 4)
+    reps = find_reps(s, fs, min_prominence=0.05)
+    assert len(reps) == 4 and not any(r.failed for r in reps)
+    for k, r in enumerate(reps):
+        start = 2 * fs + k * 4.5 * fs
+        assert abs(r.out_on - start) < 1.5
+        assert abs((r.out_arr - r.out_on) / fs - 1.0) < 0.04
+        assert abs((r.back_on - r.out_arr) / fs - 0.5) < 0.04
+        assert abs((r.back_arr - r.back_on) / fs - 2.0) < 0.04
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 6),
+    noise=st.floats(0.0, 0.05),
+    seed=st.integers(0, 2**16),
+    flip=st.booleans(),
+)
+def test_find_reps_finds_no_more_reps_than_candidate_peaks(
+    n: int, noise: float, seed: int, flip: bool
+) -> None:
+    fs = 50.0
+    s = _reps_signal(fs, (1.0, 0.3, 1.5, 0.8), n)
+    s = s + np.random.default_rng(seed).normal(0.0, noise, s.size).cumsum() * 0.05
+    s = -s if flip else s
+    peaks, _ = candidate_peaks(s, fs, min_prominence=0.05)
+    assert len(find_reps(s, fs, min_prominence=0.05)) <= peaks.size

@@ -106,6 +106,21 @@ def test_vertical_acceleration_with_gyro_undoes_a_hinge_rotation() -> None:
     assert np.ptp(angle_acc_only) == pytest.approx(0.8, rel=0.15)
 
 
+def test_acc_only_rotation_is_linear_in_the_angle_beyond_a_right_angle() -> None:
+    # a forearm curling a weight: 130 degrees up and back, the hand rising and falling, with
+    # the acceleration along gravity (which a tilt estimate from the acc must ignore)
+    fs = 50.0
+    t = np.arange(int(16 * fs)) / fs
+    theta = np.radians(130) * (1 - np.cos(2 * np.pi * t / 4)) / 2
+    a_up = 1.5 * np.sin(2 * np.pi * t / 4)
+    fz = G_MPS2 + a_up
+    acc = np.stack([-np.sin(theta) * fz, np.zeros_like(t), np.cos(theta) * fz], axis=1)
+    got = rotation_progress(acc, None, fs)
+    got = got if np.corrcoef(got, theta)[0, 1] > 0 else -got
+    inner = slice(int(fs), -int(fs))  # away from the low-pass's edges
+    assert np.abs((got - got[inner].min()) - theta)[inner].max() < np.radians(4)
+
+
 def test_prepare_reads_indexes_of_any_time_resolution() -> None:
     frame = _frame(_bouncing(12.5), 12.5)
     coarse = frame.set_axis(frame.index.as_unit("ms"), axis=0)

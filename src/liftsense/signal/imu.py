@@ -345,8 +345,9 @@ def vertical_motion(
 
 def rotation_progress(acc: FloatArray, gyro: FloatArray | None, fs_hz: float) -> FloatArray:
     """Rotation about the window's main axis (rad, sign arbitrary): the integrated gyro along
-    its principal axis, or without gyro the tilt of the low-passed acc along its principal
-    direction orthogonal to gravity (arcsine of its share of gravity)."""
+    its principal axis, or without gyro the angle of the low-passed acc in the plane of its mean
+    (gravity) and its principal direction orthogonal to that: linear in a rotation past a right
+    angle, and blind to acceleration along gravity, which only scales the vector."""
     if gyro is not None:
         w = gyro - np.mean(gyro, axis=0)
         _, _, vt = np.linalg.svd(w, full_matrices=False)
@@ -355,9 +356,10 @@ def rotation_progress(acc: FloatArray, gyro: FloatArray | None, fs_hz: float) ->
     lp = lowpass(acc, fs_hz, 1.5)
     g = np.mean(lp, axis=0)
     g /= max(float(np.linalg.norm(g)), 1e-9)
-    c = lp - np.outer(lp @ g, g)  # only the part orthogonal to gravity: tilt, not lift
-    c -= np.mean(c, axis=0)
-    _, _, vt = np.linalg.svd(c, full_matrices=False)
-    share = np.clip((c @ vt[0]) / G_MPS2, -1.0, 1.0)
-    out: FloatArray = np.arcsin(share)
+    along = lp @ g
+    c = lp - np.outer(along, g)  # only the part orthogonal to gravity: tilt, not lift
+    _, _, vt = np.linalg.svd(c - np.mean(c, axis=0), full_matrices=False)
+    # the angle in the plane of the mean gravity and the main tilt direction: linear in the
+    # rotation through more than a right angle (a forearm in a curl), unlike its sine
+    out: FloatArray = np.arctan2(c @ vt[0], along)
     return out

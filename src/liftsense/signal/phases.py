@@ -28,6 +28,7 @@ __all__ = [
     "fit_movement",
     "join_turnaround",
     "median_rep_len",
+    "movement_misfit",
     "rep_gap",
     "reps_overlap",
 ]
@@ -181,6 +182,14 @@ def _cross_all(seg: FloatArray, levels: FloatArray, rising: bool, last: bool) ->
     return out
 
 
+def _crossing_times(
+    seg: FloatArray, start: float, span: float, rising: bool, arc_rad: float
+) -> FloatArray:
+    frac = _arc_fraction(_LEVELS, arc_rad) if rising else 1 - _arc_fraction(1 - _LEVELS, arc_rad)
+    levels = start + frac * span if rising else start - frac * span
+    return _cross_all(seg, levels, rising=rising, last=rising)
+
+
 def fit_movement(
     seg: FloatArray, start: float, span: float, rising: bool, arc_rad: float = 0.0
 ) -> tuple[float, float]:
@@ -189,13 +198,26 @@ def fit_movement(
     squares. With ``arc_rad`` the movement follows an arc whose flat end is the low end of
     ``s`` (a curl seen by a bar sensor): levels are placed where the arc puts them. NaN if a
     level is never crossed."""
-    frac = _arc_fraction(_LEVELS, arc_rad) if rising else 1 - _arc_fraction(1 - _LEVELS, arc_rad)
-    levels = start + frac * span if rising else start - frac * span
-    times = _cross_all(seg, levels, rising=rising, last=rising)
+    times = _crossing_times(seg, start, span, rising, arc_rad)
     if np.isnan(times).any():
         return math.nan, math.nan
     dur, onset = _FIT @ times
     return float(onset), float(dur)
+
+
+def movement_misfit(
+    seg: FloatArray, start: float, span: float, rising: bool, arc_rad: float = 0.0
+) -> float:
+    """How far the movement ``fit_movement`` times departs from minimum-jerk timing: the RMS
+    deviation of its crossing times from the fit, as a fraction of its duration (NaN if a
+    level is never crossed). A signal that is not linear in the movement's progress (the
+    tilt of a forearm against the height of the hand) crosses its levels out of step."""
+    times = _crossing_times(seg, start, span, rising, arc_rad)
+    if np.isnan(times).any():
+        return math.nan
+    dur, onset = _FIT @ times
+    resid = times - (onset + dur * _TAUS)
+    return float(np.sqrt(np.mean(resid * resid)) / dur) if dur > 0 else math.inf
 
 
 def join_turnaround(

@@ -10,6 +10,8 @@ load is known to be still (pauses, rests, turnarounds), and with each rep's far 
 so that the load returns to the level it started from; reps are found again on the result
 (a rep that pass turns into a failed attempt, though it lasts like its neighbours and follows
 or precedes one without a pause, was mis-corrected and keeps its first timing).
+Reps found on the rotation are timed on the displacement where that is the better clock: a
+forearm's tilt is not linear in the height of the hand that presses or curls (``_retimed``).
 A recording that starts or ends inside a set keeps the rep it cut through, when the recorded
 part looks like the set's reps (range, speed, sensor posture). Reps that typically end with the
 sensor turned by more than a right angle from where they began are a hand turning over, not
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +37,9 @@ from liftsense.signal.phases import (
     candidate_peaks,
     find_reps,
     fit_movement,
+    join_turnaround,
     median_rep_len,
+    movement_misfit,
     rep_gap,
     reps_overlap,
 )
@@ -46,6 +52,7 @@ MIN_DISP_M = 0.08
 MIN_ROT_RAD = 0.2
 _ROT_PREFERRED_RAD = 0.35
 _MAX_REP_TURN_DEG = 90.0
+_RETIME_MIN_M = 0.12
 
 
 def _edge_sign(s: FloatArray, fs: float) -> float:
@@ -184,16 +191,15 @@ def reps_in_window(
     )
     unit = _imu.slow_direction(acc, fs)  # the sensor's posture, for the checks below
     edges = [e for e in edges if same_posture(unit, raw, e)]
+    knots: dict[str, Any] = {}  # where the edge reps leave the velocity correction
     if edges:
         # the edge reps' movements are not rest: no zero-velocity knots there
         normal = [r for r in raw if not r.failed]
-        at_start, at_end = any(e.out_on == 0 for e in edges), any(e.out_on > 0 for e in edges)
+        knots["open_start"] = any(e.out_on == 0 for e in edges)
+        knots["open_end"] = any(e.out_on > 0 for e in edges)
         # ... but a far turnaround on record is still (zero velocity)
-        turns = [e.ipk for e in edges if 2 <= e.ipk < v.size - 3]
-        v_err = _velocity_correction(
-            normal, fs, v, open_start=at_start, open_end=at_end, still=turns
-        )
-        disp = sign * np.cumsum(v - v_err) / fs
+        knots["still"] = [e.ipk for e in edges if 2 <= e.ipk < v.size - 3]
+        disp = sign * np.cumsum(v - _velocity_correction(normal, fs, v, **knots)) / fs
         spans = [(e.out_on - 0.5 * fs, e.back_arr) for e in edges]
         raw = [r for r in raw if not (r.failed and any(a <= r.out_on <= b for a, b in spans))]
         raw += edges
@@ -202,7 +208,58 @@ def reps_in_window(
     raw += attempt_after(raw, s_first, fs)
     if median_turn_deg(unit, raw) > _MAX_REP_TURN_DEG:
         return [], disp, kind, ecc_first
+    if kind == "rotation":
+        # time each rep on the displacement where that is the better clock; the displacement
+        # is held still at the pauses and turnarounds that timing finds, so do it twice
+        on_rotation = raw
+        for _ in range(2):
+            raw = _retimed(on_rotation, disp, r_sig, fs, arc)
+            normal = [r for r in raw if not r.failed and not r.cut]
+            disp = sign * np.cumsum(v - _velocity_correction(normal, fs, v, **knots)) / fs
     return raw, disp, kind, ecc_first
+
+
+def _retimed(
+    raw: list[RawRep], disp: FloatArray, rot: FloatArray, fs: float, arc: float
+) -> list[RawRep]:
+    """Reps found on the rotation ``rot``, each with its movements timed on the displacement
+    ``disp`` instead when that is the better clock (a forearm's tilt is not linear in the
+    height of the hand, so it times a press or a curl badly; a thigh's rotation times a squat
+    well). The displacement times a rep when it shows both of its movements (at least
+    ``_RETIME_MIN_M`` and neither under half the other), each lasting half to twice as long
+    as on the rotation, and its crossing times fit minimum-jerk movements better than the
+    rotation's (``movement_misfit``)."""
+    out = []
+    for r in raw:
+        if r.failed or r.cut:
+            out.append(r)
+            continue
+        i0, i1 = r.i0, r.i1
+        pk = i0 + int(np.argmax(disp[i0 : i1 + 1]))
+        l0, l1, l2 = float(disp[i0]), float(disp[pk]), float(disp[i1])
+        d_out, d_back = l1 - l0, l1 - l2
+        if min(d_out, d_back) < max(0.5 * max(d_out, d_back), _RETIME_MIN_M):
+            out.append(r)
+            continue
+        on_o, dur_o = fit_movement(disp[i0 : pk + 1], l0, d_out, rising=True, arc_rad=arc)
+        on_b, dur_b = fit_movement(disp[pk : i1 + 1], l1, d_back, rising=False, arc_rad=arc)
+        ratios = (dur_o / (r.out_arr - r.out_on), dur_b / (r.back_arr - r.back_on))
+        if not all(0.5 <= q <= 2.0 for q in ratios):  # False for NaN: a level never crossed
+            out.append(r)
+            continue
+        misfit_disp = movement_misfit(
+            disp[i0 : pk + 1], l0, d_out, rising=True, arc_rad=arc
+        ) + movement_misfit(disp[pk : i1 + 1], l1, d_back, rising=False, arc_rad=arc)
+        misfit_rot = movement_misfit(
+            rot[i0 : r.ipk + 1], r.level0, r.level1 - r.level0, rising=True
+        ) + movement_misfit(rot[r.ipk : i1 + 1], r.level1, r.level1 - r.level2, rising=False)
+        if not misfit_disp < misfit_rot:  # False for NaN: keep the rotation's timing
+            out.append(r)
+            continue
+        out_on, back_on, back_arr = i0 + on_o, pk + on_b, pk + on_b + dur_b
+        out_arr, back_on = join_turnaround(out_on + dur_o, dur_o, back_on, dur_b, fs)
+        out.append(replace(r, out_on=out_on, out_arr=out_arr, back_on=back_on, back_arr=back_arr))
+    return out
 
 
 def _tangled(raw: list[RawRep]) -> bool:

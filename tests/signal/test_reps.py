@@ -183,6 +183,16 @@ def test_thigh_rotation_is_not_taken_for_halves_of_a_drifting_displacement() -> 
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation")]
 
 
+def test_a_drifting_displacement_does_not_turn_the_thigh_rotation_upside_down() -> None:
+    # slow squats, thigh, a noisy and biased accelerometer without gyro: the displacement
+    # drifts half a rep out of step, and oriented like it the thigh's rotation counts the
+    # valleys between squats (one short); the other way up it finds every squat
+    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
+    s = _grid_session("back_squat", "3-1-1-1", "thigh", 100.0, 137, gyro=False, **noisy)
+    found = _found_in_set(s, 0, "back_squat")
+    assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation")]
+
+
 def test_a_tie_goes_to_the_progress_signal_whose_reps_are_alike() -> None:
     # slow hip thrusts at 12.5 Hz: in the second set displacement and hip rotation find as
     # many reps, but the displacement's drift merges two into one four times the size of the

@@ -116,10 +116,18 @@ def reps_in_window(
         # cleaner progress signal than a small vertical displacement seen through a sensor
         # whose axes disagree on scale: use it when it finds more complete reps; but a wrist
         # that tilts forth and back within each squat shows two rotation peaks per rep
-        r_sign = sign * math.copysign(1.0, corr) if abs(corr) >= 0.6 else None
+        tracks = abs(corr) >= 0.6
+        r_sign = sign * math.copysign(1.0, corr) if tracks else None
         raw_r, r_sign = _oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, r_sign)
-        r_sig = r_sign * rot
         done_d, done_r = sum(not r.failed for r in raw_d), sum(not r.failed for r in raw_r)
+        if tracks and done_r < done_d:
+            # the displacement that set the rotation's orientation may itself be off (drift
+            # of a noisy accelerometer): the other orientation, if it finds more reps
+            alt, _ = _oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, -r_sign)
+            if sum(not r.failed for r in alt) > done_r:
+                raw_r, r_sign, tracks = alt, -r_sign, False
+                done_r = sum(not r.failed for r in raw_r)
+        r_sig = r_sign * rot
         # more rotation reps than displacement reps, up to three per rep, each a quarter to
         # 70 % as long and lying within them: halves of the displacement's reps (a wrist that
         # tilts forth and back within each squat); not when those overlap one another or
@@ -134,11 +142,11 @@ def reps_in_window(
         # a tie goes to a rotation that tracks the displacement (a thigh or a hip), or whose
         # reps are much more alike in size: cleaner
         better = done_r > done_d or (
-            done_r == done_d and (abs(corr) >= 0.6 or _size_cv(raw_r) < 0.5 * _size_cv(raw_d))
+            done_r == done_d and (tracks or _size_cv(raw_r) < 0.5 * _size_cv(raw_d))
         )
         if done_r >= 2 and better and not halves:
             kind, raw = "rotation", raw_r
-            if abs(corr) >= 0.6:
+            if tracks:
                 sign = r_sign * math.copysign(1.0, corr)
     disp = sign * x
     first_sig = r_sig if kind == "rotation" else disp

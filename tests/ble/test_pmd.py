@@ -30,10 +30,10 @@ from liftsense.ble.pmd import (
 )
 from liftsense.ble.pmd_delta import decode_delta, encode_delta
 from liftsense.errors import DecodeError
+from liftsense.units import G_MPS2 as G
 
 DATA = json.loads((Path(__file__).parent.parent / "data" / "ble" / "pmd.json").read_text())
 FRAMES: list[dict[str, Any]] = DATA["frames"]
-G = 9.80665
 DEG = math.pi / 180
 
 # Per vector: (measurement, channel names, unit, scale from the vector's `samples` units to

@@ -34,8 +34,8 @@ from liftsense.ble.profiles import (
     profiles,
 )
 from liftsense.errors import DecodeError, DeviceError
+from liftsense.units import G_MPS2 as G
 
-G = 9.80665
 H10_ADV = Advertisement("Polar H10 A1B2C3D4", "A0:9E:1A:A1:B2:C3", ("180d", "feee"))
 SENSE_ADV = Advertisement(
     "Polar Sense B5C6D7E8", "A0:9E:1A:B5:C6:D7", ("0000180d-0000-1000-8000-00805f9b34fb",)

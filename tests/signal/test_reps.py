@@ -193,6 +193,16 @@ def test_a_drifting_displacement_does_not_turn_the_thigh_rotation_upside_down() 
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation")]
 
 
+def test_wrist_tilts_are_halves_when_they_come_twice_as_often_as_the_reps() -> None:
+    # slow RDLs, a noisy accelerometer at the wrist without gyro: the wrist tilts forth and back
+    # within each rep, and the displacement, drifting through the 6-s eccentric, times its reps
+    # short, so the tilts look as long as they are; but they come twice as often
+    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
+    s = _grid_session("romanian_deadlift", "6-0-1-0", "wrist", 12.5, 259, gyro=False, **noisy)
+    found = detect(s.imu, exercise="romanian_deadlift")
+    assert [(f.n_reps, f.signal) for f in found] == [(6, "displacement"), (10, "displacement")]
+
+
 def test_a_tie_goes_to_the_progress_signal_whose_reps_are_alike() -> None:
     # slow hip thrusts at 12.5 Hz: in the second set displacement and hip rotation find as
     # many reps, but the displacement's drift merges two into one four times the size of the

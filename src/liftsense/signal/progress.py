@@ -3,8 +3,8 @@
 A window (see ``segment``) gets two candidate progress signals: the vertical displacement of the
 sensor (``imu.vertical_motion``) and its rotation about its main axis
 (``imu.rotation_progress``). The one that yields more complete reps wins, unless the rotation's
-reps are much shorter than the displacement's (a wrist tilting forth and back within each rep
-shows two rotation peaks per rep).
+reps are much shorter than the displacement's, or come about twice as often (a wrist tilting
+forth and back within each rep shows two rotation peaks per rep).
 The displacement is then re-integrated with the velocity error removed at every point where the
 load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
 so that the load returns to the level it started from; reps are found again on the result
@@ -133,8 +133,12 @@ def reps_in_window(
         # tilts forth and back within each squat); not when those overlap one another or
         # leave much of the rotation's reps uncovered (a displacement lost in drift)
         ratio = median_rep_len(raw_r) / median_rep_len(raw_d) if done_d >= 2 else math.nan
+        # ... or, when the displacement's reps are timed short (a slow eccentric lost in
+        # drift), about twice as many rotation reps, coming twice as often
+        every = _median_period(raw_r) / _median_period(raw_d) if done_d >= 3 else math.nan
+        twice = 0.4 <= every <= 0.6 and 1.5 * done_d <= done_r <= 2.5 * done_d
         halves = (
-            0.25 <= ratio < 0.7
+            (0.25 <= ratio < 0.7 or twice)
             and done_d < done_r <= 3 * done_d
             and not _tangled(raw_d)
             and _covered(raw_r, raw_d) >= 0.6
@@ -268,6 +272,13 @@ def _retimed(
         out_arr, back_on = join_turnaround(out_on + dur_o, dur_o, back_on, dur_b, fs)
         out.append(replace(r, out_on=out_on, out_arr=out_arr, back_on=back_on, back_arr=back_arr))
     return out
+
+
+def _median_period(raw: list[RawRep]) -> float:
+    """Median interval between the starts of consecutive completed reps (samples; NaN for
+    fewer than two)."""
+    starts = sorted(r.out_on for r in raw if not r.failed)
+    return float(np.median(np.diff(starts))) if len(starts) >= 2 else math.nan
 
 
 def _tangled(raw: list[RawRep]) -> bool:

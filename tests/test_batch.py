@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +13,9 @@ from liftsense.batch import Outputs, apply_baselines, run_batch
 from liftsense.emulate.motion import generate, scenario
 from liftsense.emulate.offline import write_recording
 from liftsense.signal.baseline import personal_baselines
-from liftsense.signal.heart import Elevation, HeartSummary, WindowStats
+from liftsense.signal.heart import HeartSummary
+
+MakeHeart = Callable[..., HeartSummary]  # the heart_summary fixture (conftest.py)
 
 N_GOOD = 4
 
@@ -153,23 +155,9 @@ def test_dask_workers_run_without_the_trim_threshold_and_profiler() -> None:
     assert settings == (None, False, "system")
 
 
-def _heart(rest_hr_bpm: float) -> HeartSummary:
-    w = WindowStats(0.0, 300.0, rest_hr_bpm, 40.0, math.log(40.0), 0.0, 1.0)
-    return HeartSummary(
-        t0_ns=0,
-        source="rr",
-        rest=w,
-        rest_window="pre_workout",
-        pre_intake=None,
-        pre_workout=w,
-        artefact_pct=0.0,
-        sets=(),
-        elevation=Elevation(),
-        stimulant=False,
-    )
-
-
-def test_baselines_judge_each_subject_alone_and_skip_failed_recordings() -> None:
+def test_baselines_judge_each_subject_alone_and_skip_failed_recordings(
+    heart_summary: MakeHeart,
+) -> None:
     """The batch tables carry the same verdicts as ``personal_baselines`` per subject (what the
     cohort report computes); a failed recording's summary joins no baseline."""
     rows = {"hr_elevation_z": [0.0], "hr_elevation_delta_bpm": [0.0], "hr_elevation_status": [""]}
@@ -180,16 +168,18 @@ def test_baselines_judge_each_subject_alone_and_skip_failed_recordings() -> None
             "",
             tables={"sessions": pd.DataFrame(rows), "muscles": pd.DataFrame(rows).iloc[:, :2]},
             subject=s,
-            heart=_heart(hr),
+            heart=heart_summary(hr),
         )
         for k in range(4)
         for s, hr in ((s, rest[s][k]) for s in rest)
     ]
     # a failed recording: its (bogus) summary must not pull anna's baseline
-    results.append(Outputs("bad", "", error="DecodeError", subject="anna", heart=_heart(200.0)))
+    results.append(
+        Outputs("bad", "", error="DecodeError", subject="anna", heart=heart_summary(200.0))
+    )
     apply_baselines(results)
     for s in rest:
-        expect = [h.elevation for h in personal_baselines([_heart(hr) for hr in rest[s]])]
+        expect = [h.elevation for h in personal_baselines([heart_summary(hr) for hr in rest[s]])]
         got = [r.tables for r in results if r.subject == s and not r.error]
         for tables_, e in zip(got, expect, strict=True):
             sessions = tables_["sessions"].iloc[0]

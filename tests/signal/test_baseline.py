@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 
 from liftsense.signal.baseline import baselines_by_subject, personal_baselines, robust_z
-from liftsense.signal.heart import Elevation, HeartSummary, SetHeart, WindowStats
+from liftsense.signal.heart import HeartSummary
 
-
-def _summary(rest_hr: float, *, stimulant: bool = False, within: float = math.nan) -> HeartSummary:
-    w = WindowStats(0.0, 300.0, rest_hr, 40.0, math.log(40.0), 0.0, 1.0)
-    sets = (SetHeart(0, 400.0, 440.0, 120.0, 30.0, rest_hr + 10.0, math.nan),)
-    return HeartSummary(
-        t0_ns=0,
-        source="rr",
-        rest=w,
-        rest_window="pre_workout",
-        pre_intake=None,
-        pre_workout=w,
-        artefact_pct=0.0,
-        sets=sets,
-        elevation=Elevation(delta_bpm=within),
-        stimulant=stimulant,
-    )
+MakeHeart = Callable[..., HeartSummary]  # the heart_summary fixture (conftest.py)
 
 
 def test_robust_z_known_answer() -> None:
@@ -36,9 +22,11 @@ def test_robust_z_known_answer() -> None:
     assert math.isnan(robust_z(70.0, [62.0, 62.0, 62.0])[0])
 
 
-def test_elevated_needs_z_and_a_worthwhile_change() -> None:
-    free = [_summary(x) for x in (60.0, 61.0, 62.0, 63.0, 64.0)]
-    out = personal_baselines([*free, _summary(70.0, stimulant=True, within=6.0)])
+def test_elevated_needs_z_and_a_worthwhile_change(
+    heart_summary: MakeHeart,
+) -> None:
+    free = [heart_summary(x) for x in (60.0, 61.0, 62.0, 63.0, 64.0)]
+    out = personal_baselines([*free, heart_summary(70.0, stimulant=True, within=6.0)])
     e = out[-1].elevation
     assert e.status == "elevated" and e.baseline_n == 5
     assert e.z == pytest.approx(8.0 / 1.4826)
@@ -47,18 +35,20 @@ def test_elevated_needs_z_and_a_worthwhile_change() -> None:
     assert e.delta_bpm == 6.0
     assert e.z_by_window["inter_set_hr_bpm"] == pytest.approx(8.0 / 1.4826)
     # z is high but the within-session change is below the smallest worthwhile change.
-    out = personal_baselines([*free, _summary(70.0, stimulant=True, within=0.5)])
+    out = personal_baselines([*free, heart_summary(70.0, stimulant=True, within=0.5)])
     assert out[-1].elevation.status == "not elevated"
     # Without a within-session delta, the change from the baseline median is used.
-    out = personal_baselines([*free, _summary(70.0, stimulant=True)])
+    out = personal_baselines([*free, heart_summary(70.0, stimulant=True)])
     assert out[-1].elevation.status == "elevated"
-    out = personal_baselines([*free, _summary(63.0, stimulant=True, within=6.0)])
+    out = personal_baselines([*free, heart_summary(63.0, stimulant=True, within=6.0)])
     assert out[-1].elevation.status == "not elevated"
 
 
-def test_stimulant_sessions_never_enter_the_baseline() -> None:
-    sessions = [_summary(60.0), _summary(61.0), _summary(80.0, stimulant=True)]
-    sessions += [_summary(90.0, stimulant=True)]
+def test_stimulant_sessions_never_enter_the_baseline(
+    heart_summary: MakeHeart,
+) -> None:
+    sessions = [heart_summary(60.0), heart_summary(61.0), heart_summary(80.0, stimulant=True)]
+    sessions += [heart_summary(90.0, stimulant=True)]
     out = personal_baselines(sessions)
     assert [o.elevation.baseline_n for o in out] == [1, 1, 2, 2]
     assert all(o.elevation.status == "insufficient baseline" for o in out)
@@ -66,17 +56,21 @@ def test_stimulant_sessions_never_enter_the_baseline() -> None:
     assert "need 3" in (out[2].elevation.reason or "")
 
 
-def test_each_session_is_left_out_of_its_own_baseline() -> None:
-    sessions = [_summary(x) for x in (60.0, 61.0, 62.0, 75.0)]
+def test_each_session_is_left_out_of_its_own_baseline(
+    heart_summary: MakeHeart,
+) -> None:
+    sessions = [heart_summary(x) for x in (60.0, 61.0, 62.0, 75.0)]
     out = personal_baselines(sessions)
     assert out[3].elevation.baseline_n == 3 and out[3].elevation.baseline_median_bpm == 61.0
     assert out[3].elevation.status == "elevated"
     assert out[0].elevation.baseline_median_bpm == 62.0
 
 
-def test_missing_window_is_no_data_with_its_baseline_still_counted() -> None:
-    free = [_summary(x) for x in (60.0, 61.0, 62.0)]
-    empty = replace(_summary(math.nan, stimulant=True), sets=())
+def test_missing_window_is_no_data_with_its_baseline_still_counted(
+    heart_summary: MakeHeart,
+) -> None:
+    free = [heart_summary(x) for x in (60.0, 61.0, 62.0)]
+    empty = replace(heart_summary(math.nan, stimulant=True), sets=())
     out = personal_baselines([*free, empty])
     assert out[-1].elevation.status == "no data"
     assert out[-1].elevation.reason == "pre-workout rest HR not computable"
@@ -86,9 +80,11 @@ def test_missing_window_is_no_data_with_its_baseline_still_counted() -> None:
     assert [o.elevation.baseline_n for o in out[:3]] == [2, 2, 2]
 
 
-def test_by_subject_judges_each_subject_against_their_own_sessions() -> None:
-    ann = [_summary(x) for x in (60.0, 61.0, 62.0, 75.0)]
-    bob = [_summary(x) for x in (80.0, 81.0, 82.0)]
+def test_by_subject_judges_each_subject_against_their_own_sessions(
+    heart_summary: MakeHeart,
+) -> None:
+    ann = [heart_summary(x) for x in (60.0, 61.0, 62.0, 75.0)]
+    bob = [heart_summary(x) for x in (80.0, 81.0, 82.0)]
     mixed = [ann[0], bob[0], None, ann[1], bob[1], ann[2], bob[2], ann[3]]
     subjects = ["ann", "bob", "ann", "ann", "bob", "ann", "bob", "ann"]
     out = baselines_by_subject(subjects, mixed)

@@ -15,7 +15,7 @@ from liftsense.signal.phases import (
     candidate_peaks,
     find_reps,
     fit_movement,
-    movement_misfit,
+    fit_movement_misfit,
 )
 
 
@@ -69,13 +69,14 @@ def test_fit_movement_recovers_onset_and_duration_of_a_minimum_jerk_movement() -
 
 def test_misfit_tells_a_minimum_jerk_movement_from_one_seen_through_a_tilt() -> None:
     rise = np.concatenate([np.zeros(17), _min_jerk(60), np.ones(23)])
-    straight = movement_misfit(rise, 0.0, 1.0, rising=True)
+    onset, dur, straight = fit_movement_misfit(rise, 0.0, 1.0, rising=True)
+    assert (onset, dur) == fit_movement(rise, 0.0, 1.0, rising=True)
     assert straight < 1e-4
     # the sine of a forearm's angle swinging through 130 degrees (a curl): out of step
     tilt = np.sin(np.radians(130) * rise)
     tilt = (tilt - tilt[0]) / (tilt.max() - tilt[0])
-    assert movement_misfit(tilt, 0.0, 1.0, rising=True) > 20 * straight
-    assert math.isnan(movement_misfit(rise, 0.0, 2.0, rising=True))  # never gets there
+    assert fit_movement_misfit(tilt, 0.0, 1.0, rising=True)[2] > 20 * straight
+    assert math.isnan(fit_movement_misfit(rise, 0.0, 2.0, rising=True)[2])  # never gets there
 
 
 def test_window_range_is_the_range_of_each_window() -> None:

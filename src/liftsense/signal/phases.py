@@ -26,9 +26,9 @@ __all__ = [
     "candidate_peaks",
     "find_reps",
     "fit_movement",
+    "fit_movement_misfit",
     "join_turnaround",
     "median_rep_len",
-    "movement_misfit",
     "rep_gap",
     "reps_overlap",
 ]
@@ -205,19 +205,21 @@ def fit_movement(
     return float(onset), float(dur)
 
 
-def movement_misfit(
+def fit_movement_misfit(
     seg: FloatArray, start: float, span: float, rising: bool, arc_rad: float = 0.0
-) -> float:
-    """How far the movement ``fit_movement`` times departs from minimum-jerk timing: the RMS
-    deviation of its crossing times from the fit, as a fraction of its duration (NaN if a
-    level is never crossed). A signal that is not linear in the movement's progress (the
-    tilt of a forearm against the height of the hand) crosses its levels out of step."""
+) -> tuple[float, float, float]:
+    """``fit_movement``'s onset and duration, and how far the movement departs from
+    minimum-jerk timing: the RMS deviation of its crossing times from the fit, as a fraction
+    of its duration (all NaN if a level is never crossed). A signal that is not linear in the
+    movement's progress (the tilt of a forearm against the height of the hand) crosses its
+    levels out of step."""
     times = _crossing_times(seg, start, span, rising, arc_rad)
     if np.isnan(times).any():
-        return math.nan
+        return math.nan, math.nan, math.nan
     dur, onset = _FIT @ times
     resid = times - (onset + dur * _TAUS)
-    return float(np.sqrt(np.mean(resid * resid)) / dur) if dur > 0 else math.inf
+    misfit = float(np.sqrt(np.mean(resid * resid)) / dur) if dur > 0 else math.inf
+    return float(onset), float(dur), misfit
 
 
 def join_turnaround(

@@ -39,9 +39,9 @@ from liftsense.signal.phases import (
     candidate_peaks,
     find_reps,
     fit_movement,
+    fit_movement_misfit,
     join_turnaround,
     median_rep_len,
-    movement_misfit,
     rep_gap,
     reps_overlap,
 )
@@ -81,7 +81,7 @@ def _oriented_reps(
     for sg in (first, -first):
         n_best = sum(not r.failed for r in best[0])
         # each candidate peak gives at most one rep: skip an orientation that cannot win
-        if candidate_peaks(sg * sig, fs, min_prominence=min_prom)[0].size <= n_best:
+        if n_best and candidate_peaks(sg * sig, fs, min_prominence=min_prom)[0].size <= n_best:
             continue
         raw = reps(sg * sig)
         if sum(not r.failed for r in raw) > n_best:
@@ -242,38 +242,30 @@ def _retimed(
     well). The displacement times a rep when it shows both of its movements (at least
     ``_RETIME_MIN_M`` and neither under half the other), each lasting half to twice as long
     as on the rotation, and its crossing times fit minimum-jerk movements better than the
-    rotation's (``movement_misfit``)."""
-    out = []
-    for r in raw:
-        if r.failed or r.cut:
-            out.append(r)
-            continue
-        i0, i1 = r.i0, r.i1
-        pk = i0 + int(np.argmax(disp[i0 : i1 + 1]))
-        l0, l1, l2 = float(disp[i0]), float(disp[pk]), float(disp[i1])
-        d_out, d_back = l1 - l0, l1 - l2
-        if min(d_out, d_back) < max(0.5 * max(d_out, d_back), _RETIME_MIN_M):
-            out.append(r)
-            continue
-        on_o, dur_o = fit_movement(disp[i0 : pk + 1], l0, d_out, rising=True, arc_rad=arc)
-        on_b, dur_b = fit_movement(disp[pk : i1 + 1], l1, d_back, rising=False, arc_rad=arc)
-        ratios = (dur_o / (r.out_arr - r.out_on), dur_b / (r.back_arr - r.back_on))
-        if not all(0.5 <= q <= 2.0 for q in ratios):  # False for NaN: a level never crossed
-            out.append(r)
-            continue
-        misfit_disp = movement_misfit(
-            disp[i0 : pk + 1], l0, d_out, rising=True, arc_rad=arc
-        ) + movement_misfit(disp[pk : i1 + 1], l1, d_back, rising=False, arc_rad=arc)
-        misfit_rot = movement_misfit(
-            rot[i0 : r.ipk + 1], r.level0, r.level1 - r.level0, rising=True
-        ) + movement_misfit(rot[r.ipk : i1 + 1], r.level1, r.level1 - r.level2, rising=False)
-        if not misfit_disp < misfit_rot:  # False for NaN: keep the rotation's timing
-            out.append(r)
-            continue
-        out_on, back_on, back_arr = i0 + on_o, pk + on_b, pk + on_b + dur_b
-        out_arr, back_on = join_turnaround(out_on + dur_o, dur_o, back_on, dur_b, fs)
-        out.append(replace(r, out_on=out_on, out_arr=out_arr, back_on=back_on, back_arr=back_arr))
-    return out
+    rotation's (``phases.fit_movement_misfit``)."""
+    return [r if r.failed or r.cut else _retime(r, disp, rot, fs, arc) for r in raw]
+
+
+def _retime(r: RawRep, disp: FloatArray, rot: FloatArray, fs: float, arc: float) -> RawRep:
+    """One rep of ``_retimed``: timed on ``disp``, or ``r`` unchanged."""
+    i0, i1 = r.i0, r.i1
+    pk = i0 + int(np.argmax(disp[i0 : i1 + 1]))
+    l0, l1, l2 = float(disp[i0]), float(disp[pk]), float(disp[i1])
+    d_out, d_back = l1 - l0, l1 - l2
+    if min(d_out, d_back) < max(0.5 * max(d_out, d_back), _RETIME_MIN_M):
+        return r
+    on_o, dur_o, mis_o = fit_movement_misfit(disp[i0 : pk + 1], l0, d_out, True, arc)
+    on_b, dur_b, mis_b = fit_movement_misfit(disp[pk : i1 + 1], l1, d_back, False, arc)
+    ratios = (dur_o / (r.out_arr - r.out_on), dur_b / (r.back_arr - r.back_on))
+    if not all(0.5 <= q <= 2.0 for q in ratios):  # False for NaN: a level never crossed
+        return r
+    rot_o = fit_movement_misfit(rot[i0 : r.ipk + 1], r.level0, r.level1 - r.level0, True)
+    rot_b = fit_movement_misfit(rot[r.ipk : i1 + 1], r.level1, r.level1 - r.level2, False)
+    if not mis_o + mis_b < rot_o[2] + rot_b[2]:  # False for NaN: keep the rotation's timing
+        return r
+    out_on, back_on, back_arr = i0 + on_o, pk + on_b, pk + on_b + dur_b
+    out_arr, back_on = join_turnaround(out_on + dur_o, dur_o, back_on, dur_b, fs)
+    return replace(r, out_on=out_on, out_arr=out_arr, back_on=back_on, back_arr=back_arr)
 
 
 def _median_period(raw: list[RawRep]) -> float:

@@ -198,11 +198,10 @@ def record(
     import asyncio
 
     from rich.console import Console
-    from rich.live import Live
 
     from liftsense.record import RecordOptions, parse_duration, parse_offset
     from liftsense.record import record as do_record
-    from liftsense.report.console import Dashboard
+    from liftsense.report.console import LiveDashboard
 
     if speed != 1.0 and simulate is None:
         raise click.UsageError("--speed only applies to --simulate")
@@ -222,21 +221,10 @@ def record(
         seed=seed,
     )
     console = Console()
-    live = Live(console=console, auto_refresh=False, transient=False)
-    views: dict[str, Dashboard] = {}
-
-    def on_ready(path: Path) -> None:
-        views["d"] = Dashboard(str(path), keys=sys.stdin.isatty())
-        live.start()
-
-    def show(collector: Any, journal: Any, elapsed_s: float) -> None:
-        live.update(views["d"].render(collector.status(), journal.meta.markers, elapsed_s))
-        live.refresh()
-
     try:
-        path = asyncio.run(_ble(do_record(opts, show=show, on_ready=on_ready)))
+        with LiveDashboard(console, keys=sys.stdin.isatty()) as live:
+            path = asyncio.run(_ble(do_record(opts, show=live.show, on_ready=live.on_ready)))
     finally:
-        live.stop()
         console.print()
     click.echo(f"saved {path}; analyse it with: liftsense analyze {path}")
 

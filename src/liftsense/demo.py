@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.live import Live
 
 SAMPLE_COHORT = Path("recordings/cohort")
 
 
 def _record(out: Path, *, scenario: str, speed: float, console: Console) -> Path:
     from liftsense.record import RecordOptions, record
-    from liftsense.report.console import Dashboard
+    from liftsense.report.console import LiveDashboard
 
     opts = RecordOptions(
         out=out,
@@ -38,21 +37,8 @@ def _record(out: Path, *, scenario: str, speed: float, console: Console) -> Path
         taken_at=timedelta(minutes=-45),
         name=f"demo-{time.strftime('%Y%m%d-%H%M%S')}",
     )
-    live = Live(console=console, auto_refresh=False)
-    view: dict[str, Dashboard] = {}
-
-    def on_ready(path: Path) -> None:
-        view["d"] = Dashboard(str(path), keys=False)
-        live.start()
-
-    def show(collector: Any, journal: Any, elapsed_s: float) -> None:
-        live.update(view["d"].render(collector.status(), journal.meta.markers, elapsed_s))
-        live.refresh()
-
-    try:
-        return asyncio.run(record(opts, show=show, on_ready=on_ready))
-    finally:
-        live.stop()
+    with LiveDashboard(console, keys=False) as live:
+        return asyncio.run(record(opts, show=live.show, on_ready=live.on_ready))
 
 
 def score(analysis: Any, truth_path: Path) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 
 from liftsense.analysis.session import SessionAnalysis
@@ -128,3 +131,37 @@ class Dashboard:
         if sets and sets[-1].kind == "set_start":
             return f"set {started} in progress"
         return f"{started} set(s) marked" if started else "no set marked"
+
+
+class LiveDashboard:
+    """A :class:`Dashboard` kept on screen while ``liftsense.record.record`` runs: pass
+    :meth:`on_ready` and :meth:`show` as its callbacks, in a ``with`` block that ends the view.
+
+    The view starts once the recording's path is known and is redrawn on each ``show``; it
+    stays on screen (not transient) when the block ends, also on an error.
+    """
+
+    def __init__(self, console: Console, *, keys: bool) -> None:
+        self._live = Live(console=console, auto_refresh=False, transient=False)
+        self._keys = keys
+        self._view: Dashboard | None = None
+
+    def on_ready(self, path: Path) -> None:
+        self._view = Dashboard(str(path), keys=self._keys)
+        self._live.start()
+
+    def show(self, collector: Any, journal: Any, elapsed_s: float) -> None:
+        assert self._view is not None, "show before on_ready"
+        self._live.update(self._view.render(collector.status(), journal.meta.markers, elapsed_s))
+        self._live.refresh()
+
+    def __enter__(self) -> LiveDashboard:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._live.stop()

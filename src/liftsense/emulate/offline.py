@@ -18,7 +18,8 @@ import pandas as pd
 from liftsense import __version__
 from liftsense.emulate.heartmodel import strap_notifications
 from liftsense.emulate.motion import SyntheticSession
-from liftsense.journal import JournalWriter, paths_for
+from liftsense.finalize import paths_for
+from liftsense.journal import JournalWriter
 from liftsense.schema import DeviceInfo, Intake, SessionMeta, SetPlan, StreamInfo
 
 IMU_LABEL = "IMU-BAR"

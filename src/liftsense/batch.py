@@ -4,11 +4,12 @@ Each recording is an independent task (``process_recording``): load, analyse, wr
 report, return small per-set / per-session / per-muscle tables. There is no shuffle, so the work
 scales with workers until the disk is the limit.
 
-Outputs in ``OUT``: ``sets.parquet``, ``sessions.parquet`` and ``muscles.parquet`` (datasets
-partitioned by subject), ``errors.parquet`` (one row per recording that failed, and why),
-``reports/<session>.html``. Each finished recording's result is cached in ``OUT/.cache/`` under
-the hash of its content and the LiftSense version, so an interrupted batch resumes where it
-stopped and a re-run skips recordings whose outputs are up to date.
+Outputs in ``OUT`` (merged by :mod:`liftsense.batch_outputs`): ``sets.parquet``,
+``sessions.parquet`` and ``muscles.parquet`` (datasets partitioned by subject),
+``errors.parquet`` (one row per recording that failed, and why), ``reports/<session>.html``.
+Each finished recording's result is cached in ``OUT/.cache/`` under the hash of its content and
+the LiftSense version, so an interrupted batch resumes where it stopped and a re-run skips
+recordings whose outputs are up to date.
 """
 
 from __future__ import annotations
@@ -18,25 +19,38 @@ import math
 import os
 import pickle
 import resource
-import shutil
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from liftsense import __version__
+from liftsense.batch_outputs import Outputs, apply_baselines, table_columns, write_outputs
 from liftsense.errors import LiftSenseError
 
 if TYPE_CHECKING:
     from dask.distributed import LocalCluster
 
-TABLES = ("sets", "sessions", "muscles")
-ERROR_COLUMNS = ("recording", "content_hash", "error", "message")
+__all__ = [
+    "WORKER_CONFIG",
+    "BatchSummary",
+    "Outputs",
+    "apply_baselines",
+    "content_hash",
+    "find_recordings",
+    "init_worker",
+    "local_cluster",
+    "process_recording",
+    "run_batch",
+    "run_dask",
+    "run_local",
+    "warm_up",
+    "write_outputs",
+]
+
 _CACHE = ".cache"
 _HASH_CHUNK = 1 << 20
 
@@ -48,23 +62,6 @@ def content_hash(path: Path) -> str:
         while chunk := f.read(_HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()[:32]
-
-
-@dataclass
-class Outputs:
-    """What one recording produced. ``error`` is set (and tables are empty) when it failed."""
-
-    recording: str
-    content_hash: str
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    report: str | None = None
-    error: str | None = None
-    message: str | None = None
-    seconds: float = 0.0
-    peak_rss_mb: float = 0.0
-    rss_growth_mb: float = math.nan  # peak RSS during this recording minus RSS before it
-    subject: str = ""
-    heart: Any = None  # HeartSummary, for personal baselines across the subject's sessions
 
 
 def process_recording(
@@ -92,7 +89,7 @@ def process_recording(
         ):
             rows["recording"] = str(path)
             rows["content_hash"] = result.content_hash
-            result.tables[table] = rows[list(_columns(table))]
+            result.tables[table] = rows[list(table_columns(table))]
         if report:
             from liftsense.report.session import write_session_report
 
@@ -322,78 +319,6 @@ class BatchSummary:
     skipped: int
     failed: int
     seconds: float
-
-
-def _write_dataset(frame: pd.DataFrame, target: Path) -> None:
-    """Write a table partitioned by subject, replacing the previous one atomically."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    if len(frame):
-        pq.write_to_dataset(table, tmp, partition_cols=["subject"])
-    else:
-        tmp.mkdir(parents=True)
-        pq.write_table(table, tmp / "empty.parquet")
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    tmp.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _columns(table: str) -> tuple[str, ...]:
-    from liftsense.analysis.session import MUSCLE_COLUMNS, SESSION_COLUMNS, SET_COLUMNS
-
-    cols = {"sets": SET_COLUMNS, "sessions": SESSION_COLUMNS, "muscles": MUSCLE_COLUMNS}[table]
-    return ("recording", "content_hash", *(c for c in cols if c != "recording"))
-
-
-def apply_baselines(results: list[Outputs]) -> None:
-    """Judge each session's heart-rate elevation against the same subject's stimulant-free
-    sessions (robust z; ``signal.baseline``), and update the session and muscle tables."""
-    from liftsense.signal.baseline import baselines_by_subject
-
-    hearts = [None if r.error else r.heart for r in results]
-    judged = baselines_by_subject([r.subject for r in results], hearts)
-    for r, heart in zip(results, judged, strict=True):
-        if heart is None:
-            continue
-        e = heart.elevation
-        for table in ("sessions", "muscles"):
-            frame = r.tables[table].copy()
-            frame["hr_elevation_z"] = e.z
-            frame["hr_elevation_delta_bpm"] = e.delta_bpm
-            if "hr_elevation_status" in frame:
-                frame["hr_elevation_status"] = e.status
-            r.tables[table] = frame
-
-
-def write_outputs(results: Iterable[Outputs], out: Path) -> None:
-    """Merge per-recording results into the output tables (sorted, so runs compare equal)."""
-    results = sorted(results, key=lambda r: r.recording)
-    apply_baselines(results)
-    for table in TABLES:
-        frames = [r.tables[table] for r in results if table in r.tables and len(r.tables[table])]
-        frame = (
-            pd.concat(frames, ignore_index=True)
-            if frames
-            else pd.DataFrame(columns=list(_columns(table)))
-        )
-        if table == "muscles" and len(frame):
-            from liftsense.analysis.session import add_novelty
-
-            frame = add_novelty(frame)
-        frame["subject"] = frame["subject"].replace("", "unknown")
-        _write_dataset(frame.reset_index(drop=True), out / f"{table}.parquet")
-    errors = pd.DataFrame(
-        [(r.recording, r.content_hash, r.error, r.message) for r in results if r.error],
-        columns=list(ERROR_COLUMNS),
-    )
-    errors.to_parquet(out / "errors.parquet", index=False)
 
 
 def run_batch(

@@ -43,58 +43,10 @@ def app(verbose: int) -> None:
 @click.argument("recording", type=click.Path(path_type=Path))
 def info(recording: Path) -> None:
     """Show a recording's metadata and, per stream and device, samples, rate, duration and gaps."""
-    from rich.console import Console
-    from rich.table import Table
-
     from liftsense.recording import load
+    from liftsense.report.console import print_info
 
-    rec = load(recording)
-    meta = rec.meta
-    console = Console()
-    console.print(f"[bold]{rec.path}[/bold]")
-    console.print(
-        f"session {meta.session_id}  subject {meta.subject or '-'}  "
-        f"started {meta.started_at:%Y-%m-%d %H:%M:%S} UTC  schema v{meta.schema_version}  "
-        f"software {meta.software_version or '-'}"
-    )
-    for d in meta.devices:
-        streams = ", ".join(
-            f"{name} {s.rate_hz or '?'} Hz" + (f" ±{s.range:g}" if s.range else "")
-            for name, s in d.streams.items()
-        )
-        console.print(
-            f"device {d.label}: {d.model or '?'} {d.address} fw {d.firmware or '?'}; {streams}"
-        )
-    for s in meta.sets:
-        load_txt = f" {s.load_kg:g} kg" if s.load_kg is not None else ""
-        console.print(
-            f"planned set: {s.exercise}{load_txt}"
-            + (f" tempo {s.target_tempo}" if s.target_tempo else "")
-        )
-    for i in meta.intake:
-        console.print(f"intake: {i.substance} {i.dose_mg:g} mg at {i.t:%H:%M:%S} UTC")
-    if meta.markers:
-        console.print(f"markers: {len(meta.markers)}")
-    if meta.gaps:
-        console.print(
-            f"outages: {len(meta.gaps)} ("
-            + ", ".join(
-                f"{g.device} {(g.end - g.start).total_seconds():.1f} s" for g in meta.gaps[:5]
-            )
-            + ")"
-        )
-    table = Table("stream", "device", "samples", "rate Hz", "duration s", "gaps", "longest gap s")
-    for st in rec.summary():
-        table.add_row(
-            st.stream,
-            st.device,
-            f"{st.samples:,}",
-            f"{st.rate_hz:.2f}",
-            f"{st.duration_s:.1f}",
-            str(st.gaps),
-            f"{st.longest_gap_s:.2f}" if st.gaps else "-",
-        )
-    console.print(table)
+    print_info(load(recording))
 
 
 _TRANSPORT_HELP = (
@@ -299,28 +251,12 @@ def batch(
     no_reports: bool,
 ) -> None:
     """Analyse every recording in FOLDER: sets/sessions tables, reports, errors; resumable."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from liftsense.batch import run_batch
+    from liftsense.report.console import batch_progress
 
     if scheduler and dask_local:
         raise click.UsageError("use either --scheduler or --dask-local, not both")
-    columns = (
-        TextColumn("analysing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, transient=False) as bar:
+    with batch_progress() as bar:
         task = bar.add_task("batch", total=None)
         summary = run_batch(
             folder,

@@ -1,4 +1,5 @@
-"""Terminal summaries of analyses (rich tables)."""
+"""What LiftSense shows on a terminal (rich): analyses and recordings as tables, the live view
+of a recording, and the progress of a batch. The commands in ``cli.py`` only call these."""
 
 from __future__ import annotations
 
@@ -10,12 +11,20 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from liftsense.analysis.session import SessionAnalysis
-
 if TYPE_CHECKING:
+    from liftsense.analysis.session import SessionAnalysis
     from liftsense.ble.collector import DeviceStatus
+    from liftsense.recording import Recording
     from liftsense.schema import Marker
 
 
@@ -75,6 +84,69 @@ def print_analysis(a: SessionAnalysis, console: Console | None = None) -> None:
     console.print(heart_line(a))
     for w in a.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
+
+
+def print_info(rec: Recording, console: Console | None = None) -> None:
+    """``liftsense info``: metadata, then per stream and device samples, rate, span and gaps."""
+    console = console or Console()
+    meta = rec.meta
+    console.print(f"[bold]{rec.path}[/bold]")
+    console.print(
+        f"session {meta.session_id}  subject {meta.subject or '-'}  "
+        f"started {meta.started_at:%Y-%m-%d %H:%M:%S} UTC  schema v{meta.schema_version}  "
+        f"software {meta.software_version or '-'}"
+    )
+    for d in meta.devices:
+        streams = ", ".join(
+            f"{name} {s.rate_hz or '?'} Hz" + (f" ±{s.range:g}" if s.range else "")
+            for name, s in d.streams.items()
+        )
+        console.print(
+            f"device {d.label}: {d.model or '?'} {d.address} fw {d.firmware or '?'}; {streams}"
+        )
+    for s in meta.sets:
+        load_txt = f" {s.load_kg:g} kg" if s.load_kg is not None else ""
+        console.print(
+            f"planned set: {s.exercise}{load_txt}"
+            + (f" tempo {s.target_tempo}" if s.target_tempo else "")
+        )
+    for i in meta.intake:
+        console.print(f"intake: {i.substance} {i.dose_mg:g} mg at {i.t:%H:%M:%S} UTC")
+    if meta.markers:
+        console.print(f"markers: {len(meta.markers)}")
+    if meta.gaps:
+        console.print(
+            f"outages: {len(meta.gaps)} ("
+            + ", ".join(
+                f"{g.device} {(g.end - g.start).total_seconds():.1f} s" for g in meta.gaps[:5]
+            )
+            + ")"
+        )
+    table = Table("stream", "device", "samples", "rate Hz", "duration s", "gaps", "longest gap s")
+    for st in rec.summary():
+        table.add_row(
+            st.stream,
+            st.device,
+            f"{st.samples:,}",
+            f"{st.rate_hz:.2f}",
+            f"{st.duration_s:.1f}",
+            str(st.gaps),
+            f"{st.longest_gap_s:.2f}" if st.gaps else "-",
+        )
+    console.print(table)
+
+
+def batch_progress() -> Progress:
+    """The progress bar of ``liftsense batch`` (recordings done of all, elapsed, ETA)."""
+    return Progress(
+        TextColumn("analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        transient=False,
+    )
 
 
 class Dashboard:

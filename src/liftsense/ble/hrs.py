@@ -166,7 +166,7 @@ def parse(data: bytes | bytearray | memoryview) -> HeartRateMeasurement:
         contact=contact,
         energy_kj=energy_kj,
         rr_1024=rr,
-        rr_ms=tuple(v * 1000 / 1024 for v in rr),
+        rr_ms=tuple(rr_1024_to_ms(v) for v in rr),
         flags=flags,
         anomaly=anomaly,
     )

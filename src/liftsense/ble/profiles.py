@@ -238,7 +238,6 @@ async def _quietly(awaitable: Awaitable[object]) -> None:
 IMU_SERVICE = normalize_uuid(diy_imu.SERVICE_UUID)
 IMU_DATA = normalize_uuid(diy_imu.DATA_UUID)
 IMU_CONFIG = normalize_uuid(diy_imu.CONFIG_UUID)
-IMU_INFO = normalize_uuid(diy_imu.INFO_UUID)
 #: A packet starting this far before the last one ended is a clock restart, not a repeat.
 _IMU_RESET_NS = 5_000_000_000
 

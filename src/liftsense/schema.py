@@ -168,7 +168,8 @@ class ClockFit:
 
     ``first_device_ns``/``last_device_ns`` (optional) bound the device times the fit was made
     from; finalization re-times the samples in that span with it (a clock reset starts a new
-    span, and samples before it keep the times they were given live).
+    span, and samples before it keep the times they were given live). The collector's
+    :class:`liftsense.ble.clock.ClockAligner` gives one per clock segment.
     """
 
     offset_ns: int

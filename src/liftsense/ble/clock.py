@@ -19,24 +19,23 @@ A constant part of the delay cannot be observed from one-way timestamps: the env
 subtracted as an assumption; an error in it shifts a device's times by a constant, never warps them.
 
 Conventions: all times are int64 nanoseconds. A fit is ``host_ns = device_ns + offset_ns +
-drift_ppm·1e-6·(device_ns − device_ref_ns)`` (drift = host ns per device ns − 1), as the recording
-metadata ``clock`` entry; ``device_ref_ns`` is the segment's first device time.
+drift_ppm·1e-6·(device_ns − device_ref_ns)`` (drift = host ns per device ns − 1): a
+:class:`liftsense.schema.ClockFit`, the recording metadata ``clock`` entry, whose
+``device_ref_ns`` is the segment's first device time.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from liftsense.ble.envelope import fit_envelope, fit_lower_line
 from liftsense.errors import LiftSenseError
+from liftsense.schema import ClockFit
 
 __all__ = [
     "BeatClock",
     "ClockAligner",
-    "ClockFit",
     "beat_times",
 ]
 
@@ -48,35 +47,6 @@ _EXCESS_MEMORY = 200
 #: Beat clocks are coarse (a packet is sent up to a second after its last beat), so a short
 #: segment's envelope could suggest any slope; a strap crystal is within tens of ppm.
 _BEAT_MAX_DRIFT_PPM = 200.0
-
-
-@dataclass(frozen=True)
-class ClockFit:
-    """One clock segment's mapping ``host = device + offset_ns + drift_ppm·1e-6·(device − ref)``.
-
-    Attributes:
-        offset_ns: offset of the mapping (ns) at ``device_ref_ns``, after the assumed minimum
-            delay was subtracted.
-        drift_ppm: host ns per device ns minus one, in parts per million.
-        device_ref_ns: the device time the drift is measured from (the segment's first point).
-        first_device_ns / last_device_ns: device-time span of the segment's points.
-        n_points: (device, receive) pairs seen in the segment.
-    """
-
-    offset_ns: int
-    drift_ppm: float
-    device_ref_ns: int
-    first_device_ns: int
-    last_device_ns: int
-    n_points: int
-
-    def as_metadata(self) -> dict[str, float | int]:
-        """The recording metadata entry ``{offset_ns, drift_ppm, device_ref_ns}``."""
-        return {
-            "offset_ns": self.offset_ns,
-            "drift_ppm": self.drift_ppm,
-            "device_ref_ns": self.device_ref_ns,
-        }
 
 
 class ClockAligner:
@@ -200,7 +170,6 @@ class ClockAligner:
             device_ref_ns=self._d0,
             first_device_ns=self._d0 + round(self._x_min),
             last_device_ns=self._d0 + round(self._x_max),
-            n_points=self._n,
         )
 
     @property

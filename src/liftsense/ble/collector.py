@@ -433,16 +433,7 @@ class Collector:
         fit = link.aligner.fit
         if fit is None:
             return
-        self.journal.set_clock(
-            link.label,
-            ClockFit(
-                offset_ns=fit.offset_ns,
-                drift_ppm=fit.drift_ppm,
-                device_ref_ns=fit.device_ref_ns,
-                first_device_ns=fit.first_device_ns,
-                last_device_ns=fit.last_device_ns,
-            ),
-        )
+        self.journal.set_clock(link.label, fit)
 
 
 async def _first(*waits: Any) -> None:

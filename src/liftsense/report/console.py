@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -205,18 +206,66 @@ class Dashboard:
         return f"{started} set(s) marked" if started else "no set marked"
 
 
+@dataclass(frozen=True)
+class DeviceCounts:
+    """What one device delivered during a recording: samples per stream, data packets lost on
+    the way (gaps in the sequence numbers), repeated samples dropped, reconnects. ``None``: the
+    device's decoder does not count it (a standard HR strap sends no sequence numbers)."""
+
+    label: str
+    samples: dict[str, int]
+    lost_packets: int | None
+    duplicates: int | None
+    reconnects: int
+
+
+def collection_counts(collector: Any) -> list[DeviceCounts]:
+    """:class:`DeviceCounts` per device of a ``liftsense.ble.collector.Collector``."""
+    # DeviceStatus does not carry the decoders' counters yet: read them from each link's decoder.
+    decoders = {link.label: link.decoder for link in collector._links}
+    return [
+        DeviceCounts(
+            label=st.label,
+            samples=dict(st.samples),
+            lost_packets=getattr(decoders.get(st.label), "lost_packets", None),
+            duplicates=getattr(decoders.get(st.label), "duplicates", None),
+            reconnects=st.reconnects,
+        )
+        for st in collector.status()
+    ]
+
+
+def collection_table(counts: Sequence[DeviceCounts]) -> Table:
+    """The end-of-recording summary: one row of :class:`DeviceCounts` per device."""
+    table = Table(title="collected")
+    for col in ("device", "samples", "lost packets", "duplicates dropped", "reconnects"):
+        table.add_column(col, justify="left" if col in ("device", "samples") else "right")
+    for c in counts:
+        table.add_row(
+            c.label,
+            "\n".join(f"{stream} {n:,}" for stream, n in sorted(c.samples.items())) or "-",
+            "-" if c.lost_packets is None else f"{c.lost_packets:,}",
+            "-" if c.duplicates is None else f"{c.duplicates:,}",
+            f"{c.reconnects:,}",
+        )
+    return table
+
+
 class LiveDashboard:
     """A :class:`Dashboard` kept on screen while ``liftsense.record.record`` runs: pass
     :meth:`on_ready` and :meth:`show` as its callbacks, in a ``with`` block that ends the view.
 
     The view starts once the recording's path is known and is redrawn on each ``show``; it
-    stays on screen (not transient) when the block ends, also on an error.
+    stays on screen (not transient) when the block ends, also on an error, and is followed by
+    the per-device summary of what was collected (:func:`collection_table`).
     """
 
     def __init__(self, console: Console, *, keys: bool) -> None:
+        self._console = console
         self._live = Live(console=console, auto_refresh=False, transient=False)
         self._keys = keys
         self._view: Dashboard | None = None
+        self._collector: Any = None
 
     def on_ready(self, path: Path) -> None:
         self._view = Dashboard(str(path), keys=self._keys)
@@ -224,6 +273,7 @@ class LiveDashboard:
 
     def show(self, collector: Any, journal: Any, elapsed_s: float) -> None:
         assert self._view is not None, "show before on_ready"
+        self._collector = collector
         self._live.update(self._view.render(collector.status(), journal.meta.markers, elapsed_s))
         self._live.refresh()
 
@@ -237,3 +287,6 @@ class LiveDashboard:
         tb: TracebackType | None,
     ) -> None:
         self._live.stop()
+        if self._collector is not None:
+            self._console.print()  # off a non-terminal's last line of the live view
+            self._console.print(collection_table(collection_counts(self._collector)))

@@ -18,7 +18,7 @@ import pytest
 from liftsense.ble import diy_imu, hrs, pmd
 from liftsense.ble.collector import Backoff, Collector, Found, scan, select
 from liftsense.ble.polar_profile import PolarOptions, PolarProfile
-from liftsense.ble.profiles import HRM_CHAR, IMU_DATA, Advertisement, ImuDecoder, match
+from liftsense.ble.profiles import IMU_DATA, Advertisement, ImuDecoder, match
 from liftsense.emulate.imu_board import ImuBoard
 from liftsense.emulate.polar import PolarSensor
 from liftsense.emulate.sources import sine_source
@@ -27,6 +27,8 @@ from liftsense.emulate.world import BumbleWorld, open_world
 from liftsense.errors import DeviceError
 from liftsense.journal import JournalWriter
 from liftsense.schema import ClockFit, SessionMeta
+
+HRM = hrs.HEART_RATE_MEASUREMENT_UUID
 
 H10_UNSET_NS = 599_616_000 * 10**9
 
@@ -285,7 +287,7 @@ async def test_decode_pipeline_without_radio() -> None:
     hr_link, imu_link = collector._links
     t0 = 1_795_000_000 * 10**9
     for k in range(5):
-        hr_link.queue.put_nowait((t0 + k * 10**9, HRM_CHAR, hrs.encode(60, rr_1024=[1024])))
+        hr_link.queue.put_nowait((t0 + k * 10**9, HRM, hrs.encode(60, rr_1024=[1024])))
         raw = np.zeros((10, 6), np.int16)
         packet = diy_imu.encode_packet(
             raw, seq=k, t0_us=k * 50_000, period_ns=5_000_000, acc_scale=0.01

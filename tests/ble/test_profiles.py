@@ -20,7 +20,6 @@ from liftsense.ble.polar_profile import (
     choose_settings,
 )
 from liftsense.ble.profiles import (
-    HRM_CHAR,
     IMU_CONFIG,
     IMU_DATA,
     Advertisement,
@@ -35,6 +34,8 @@ from liftsense.ble.profiles import (
 )
 from liftsense.errors import DecodeError, DeviceError
 from liftsense.units import G_MPS2 as G
+
+HRM = hrs.HEART_RATE_MEASUREMENT_UUID
 
 H10_ADV = Advertisement("Polar H10 A1B2C3D4", "A0:9E:1A:A1:B2:C3", ("180d", "feee"))
 SENSE_ADV = Advertisement(
@@ -212,7 +213,7 @@ def polar_device(
             reply = pmd.encode_response(req.op, m)
         port.callbacks[PMD_CP](0, reply)
 
-    return FakePort({HRM_CHAR, PMD_CP, PMD_DATA}, {PMD_CP: pmd.encode_features(features)}, on_write)
+    return FakePort({HRM, PMD_CP, PMD_DATA}, {PMD_CP: pmd.encode_features(features)}, on_write)
 
 
 def cp_writes(port: FakePort) -> list[str]:
@@ -225,7 +226,7 @@ async def test_h10_start_sequence_and_stop() -> None:
     decoder = profile.new_decoder()
     specs = await profile.start(port, decoder)
     assert port.ops[:4] == [
-        ("subscribe", HRM_CHAR, "queue"),
+        ("subscribe", HRM, "queue"),
         ("subscribe", PMD_CP, "cb"),
         ("subscribe", PMD_DATA, "queue"),
         ("read", PMD_CP),
@@ -244,7 +245,7 @@ async def test_h10_start_sequence_and_stop() -> None:
         ("write", PMD_CP, "0302"),
         ("unsubscribe", PMD_DATA),
         ("unsubscribe", PMD_CP),
-        ("unsubscribe", HRM_CHAR),
+        ("unsubscribe", HRM),
     ]
     assert decoder.running == {}
 
@@ -286,11 +287,11 @@ async def test_stop_survives_a_vanished_device_and_notes_device_stops() -> None:
     assert decoder.control_point.stopped_by_device == [int(M.ACC)]
     port.fail_unsubscribe = True
     await PolarProfile().stop(port, decoder)  # must not raise
-    assert ("unsubscribe", HRM_CHAR) in port.ops
+    assert ("unsubscribe", HRM) in port.ops
 
 
 async def test_polar_without_pmd_gives_heart_rate_only() -> None:
-    port = FakePort({HRM_CHAR})
+    port = FakePort({HRM})
     specs = await PolarProfile().start(port, PolarDecoder())
     assert [s.stream for s in specs] == ["hr", "rr"]
     await PolarProfile().stop(port, PolarDecoder())
@@ -304,12 +305,12 @@ def acc_frame(t_ns: int, mg: np.ndarray) -> bytes:
 
 
 def test_heart_rate_decoding() -> None:
-    out = HeartRateProfile().new_decoder().decode(HRM_CHAR, hrs.encode(72, rr_1024=[800, 850]))
+    out = HeartRateProfile().new_decoder().decode(HRM, hrs.encode(72, rr_1024=[800, 850]))
     assert [s.stream for s in out] == ["hr", "rr"]
     assert [s.timing for s in out] == ["receive", "beats"]
     assert out[0].value is not None and out[0].value.tolist() == [72.0]
     assert out[1].value is not None and out[1].value.tolist() == [781.25, 830.078125]
-    no_rr = HeartRateProfile().new_decoder().decode(HRM_CHAR, hrs.encode(55))
+    no_rr = HeartRateProfile().new_decoder().decode(HRM, hrs.encode(55))
     assert [s.stream for s in no_rr] == ["hr"]
     assert HeartRateProfile().new_decoder().decode("other", b"\x00\x00") == []
 
@@ -358,7 +359,7 @@ def test_polar_decoder_ecg_hr_and_unknown() -> None:
     )
     (ecg,) = dec.decode(PMD_DATA, frame)
     assert ecg.stream == "ecg" and ecg.value is not None and ecg.value.tolist() == [104, -20, 7]
-    assert [s.stream for s in dec.decode(HRM_CHAR, hrs.encode(60, rr_1024=[1024]))] == ["hr", "rr"]
+    assert [s.stream for s in dec.decode(HRM, hrs.encode(60, rr_1024=[1024]))] == ["hr", "rr"]
     ppi = pmd.encode_frame(M.PPI, np.array([[60, 1000, 5, 0, 1, 1]]), timestamp_ns=0, frame_type=0)
     assert dec.decode(PMD_DATA, ppi) == []
     never_started = PolarDecoder()
@@ -435,13 +436,13 @@ async def test_imu_board_start_and_stop_write_its_config() -> None:
 
 
 async def test_heart_rate_strap_sequence() -> None:
-    port = FakePort({HRM_CHAR})
+    port = FakePort({HRM})
     profile = HeartRateProfile()
     decoder = profile.new_decoder()
     assert [s.stream for s in await profile.start(port, decoder)] == ["hr", "rr"]
     port.fail_unsubscribe = True
     await profile.stop(port, decoder)
-    assert port.ops == [("subscribe", HRM_CHAR, "queue"), ("unsubscribe", HRM_CHAR)]
+    assert port.ops == [("subscribe", HRM, "queue"), ("unsubscribe", HRM)]
     decoder.link_lost()
 
 

@@ -42,9 +42,10 @@ import numpy.typing as npt
 from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakError
 
+from liftsense.ble import hrs
 from liftsense.ble.clock import BeatClock, ClockAligner
 from liftsense.ble.discovery import BleakPort, BleContext, Found, scan, select
-from liftsense.ble.profiles import DeviceProfile, Samples, StreamSpec, label_for, normalize_uuid
+from liftsense.ble.profiles import DeviceProfile, Samples, StreamSpec, label_for
 from liftsense.errors import DecodeError, DeviceError
 from liftsense.schema import ClockFit, DeviceInfo, SessionMeta, StreamInfo
 
@@ -52,9 +53,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Backoff", "BleContext", "Collector", "DeviceStatus", "Found", "scan", "select"]
 
-_BATTERY = normalize_uuid(0x2A19)
-_MODEL = normalize_uuid(0x2A24)
-_FIRMWARE = normalize_uuid(0x2A26)
 #: Link failures that mean "try again later" rather than a bug.
 _LINK_ERRORS = (BleakError, DeviceError, TimeoutError, OSError, EOFError)
 
@@ -318,18 +316,19 @@ class Collector:
             link.reconnects += 1
         link.state = "streaming"
         link.last_error = ""
-        if port.has(_BATTERY):
+        if port.has(hrs.BATTERY_LEVEL_UUID):
             with contextlib.suppress(*_LINK_ERRORS, IndexError):
-                link.battery_percent = (await port.read(_BATTERY))[0]
+                link.battery_percent = (await port.read(hrs.BATTERY_LEVEL_UUID))[0]
         if link.ever_streamed:
             return
         link.ever_streamed = True
         firmware = ""
         with contextlib.suppress(*_LINK_ERRORS, UnicodeDecodeError):
-            if port.has(_FIRMWARE):
-                firmware = (await port.read(_FIRMWARE)).decode().strip("\0 ")
-            if port.has(_MODEL):
-                link.model = (await port.read(_MODEL)).decode().strip("\0 ") or link.model
+            if port.has(hrs.FIRMWARE_REVISION_UUID):
+                firmware = (await port.read(hrs.FIRMWARE_REVISION_UUID)).decode().strip("\0 ")
+            if port.has(hrs.MODEL_NUMBER_UUID):
+                model = (await port.read(hrs.MODEL_NUMBER_UUID)).decode().strip("\0 ")
+                link.model = model or link.model
         info = DeviceInfo(
             label=link.label,
             address=link.found.advertisement.address,

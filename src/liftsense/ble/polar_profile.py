@@ -19,10 +19,9 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from liftsense.ble import pmd
+from liftsense.ble import hrs, pmd
 from liftsense.ble.pmd import CpResponse, MeasurementType, SettingType, Status
 from liftsense.ble.profiles import (
-    HRM_CHAR,
     Advertisement,
     DeviceProfile,
     GattPort,
@@ -200,7 +199,7 @@ class PolarDecoder:
         self._adjacent = {k for k in self._adjacent if k[0] != int(measurement)}
 
     def decode(self, uuid: str, data: bytes) -> list[Samples]:
-        if uuid == HRM_CHAR:
+        if uuid == hrs.HEART_RATE_MEASUREMENT_UUID:
             return decode_heart_rate(data)
         if uuid != PMD_DATA:
             return []
@@ -276,8 +275,8 @@ class PolarProfile(DeviceProfile):
     async def start(self, port: GattPort, decoder: StreamDecoder) -> tuple[StreamSpec, ...]:
         assert isinstance(decoder, PolarDecoder)
         specs: list[StreamSpec] = []
-        if port.has(HRM_CHAR):
-            await port.subscribe(HRM_CHAR)
+        if port.has(hrs.HEART_RATE_MEASUREMENT_UUID):
+            await port.subscribe(hrs.HEART_RATE_MEASUREMENT_UUID)
             specs += [StreamSpec("hr"), StreamSpec("rr")]
         if not port.has(PMD_CP):
             return tuple(specs)
@@ -358,4 +357,4 @@ class PolarProfile(DeviceProfile):
             decoder.running.clear()
             await _quietly(port.unsubscribe(PMD_DATA))
             await _quietly(port.unsubscribe(PMD_CP))
-        await _quietly(port.unsubscribe(HRM_CHAR))
+        await _quietly(port.unsubscribe(hrs.HEART_RATE_MEASUREMENT_UUID))

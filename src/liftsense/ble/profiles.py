@@ -182,9 +182,6 @@ class DeviceProfile:
 
 # -- standard heart-rate strap -----------------------------------------------------------------
 
-HRS_SERVICE = normalize_uuid(0x180D)
-HRM_CHAR = normalize_uuid(0x2A37)
-
 
 def decode_heart_rate(data: bytes) -> list[Samples]:
     """HR (bpm, at the receive time) and RR (ms, timed from their sums) of one HRM value."""
@@ -199,7 +196,7 @@ def decode_heart_rate(data: bytes) -> list[Samples]:
 
 class _HeartRateDecoder:
     def decode(self, uuid: str, data: bytes) -> list[Samples]:
-        return decode_heart_rate(data) if uuid == HRM_CHAR else []
+        return decode_heart_rate(data) if uuid == hrs.HEART_RATE_MEASUREMENT_UUID else []
 
     def link_lost(self) -> None:
         pass
@@ -212,17 +209,17 @@ class HeartRateProfile(DeviceProfile):
     priority = 0
 
     def matches(self, adv: Advertisement) -> bool:
-        return HRS_SERVICE in adv.uuids
+        return hrs.HEART_RATE_SERVICE_UUID in adv.uuids
 
     def new_decoder(self) -> StreamDecoder:
         return _HeartRateDecoder()
 
     async def start(self, port: GattPort, decoder: StreamDecoder) -> tuple[StreamSpec, ...]:
-        await port.subscribe(HRM_CHAR)
+        await port.subscribe(hrs.HEART_RATE_MEASUREMENT_UUID)
         return (StreamSpec("hr"), StreamSpec("rr"))
 
     async def stop(self, port: GattPort, decoder: StreamDecoder) -> None:
-        await _quietly(port.unsubscribe(HRM_CHAR))
+        await _quietly(port.unsubscribe(hrs.HEART_RATE_MEASUREMENT_UUID))
 
 
 async def _quietly(awaitable: Awaitable[object]) -> None:

@@ -119,6 +119,43 @@ def test_stream_reads_only_its_row_groups(tmp_path: Path) -> None:
     assert both.index.is_monotonic_increasing
 
 
+def test_load_reads_the_timestamps_once_for_summary_and_t0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with JournalWriter(tmp_path / "s", full_meta()) as journal:
+        append_all(journal, np.random.default_rng(4))
+    path = tmp_path / "s.parquet"
+    n_groups = pq.ParquetFile(path).num_row_groups
+    t_reads: list[int] = []  # row groups whose `t` was read
+
+    def counted(name: str, groups: Any) -> None:
+        original = getattr(pq.ParquetFile, name)
+
+        def read(self: pq.ParquetFile, *args: Any, columns: Any = None, **kw: Any) -> Any:
+            if columns is None or "t" in columns:
+                t_reads.extend(groups(self, *args))
+            return original(self, *args, columns=columns, **kw)
+
+        monkeypatch.setattr(pq.ParquetFile, name, read)
+
+    counted("read_row_group", lambda f, i: [i])
+    counted("read_row_groups", lambda f, groups: list(groups))
+    counted("read", lambda f: range(f.num_row_groups))
+    rec = load(path)
+    summary = rec.summary()
+    t0 = rec.t0
+    assert rec.t0 == t0 and rec.summary() == summary
+    assert sorted(t_reads) == list(range(n_groups))
+    monkeypatch.undo()
+
+    t_all = pq.read_table(path, columns=["t"]).column("t").cast(pa.int64()).to_numpy()
+    assert t0 == pd.Timestamp(int(t_all.min()), tz="UTC")
+    for one in summary:
+        t = rec.stream(one.stream, one.device).index
+        assert (one.samples, one.start, one.end) == (len(t), t[0], t[-1])
+        assert one.rate_hz == pytest.approx((len(t) - 1) / (t[-1] - t[0]).total_seconds())
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from liftsense.errors import RecordingError
@@ -78,16 +78,53 @@ class StreamSummary:
         return float((self.end - self.start).total_seconds())
 
 
+@dataclass(frozen=True)
+class _Span:
+    """What :meth:`Recording.summary` reports of one stream, from the timestamps read once
+    while loading (times in ns since the epoch)."""
+
+    samples: int
+    start_ns: int
+    end_ns: int
+    rate_hz: float
+    gaps: int
+    longest_gap_s: float
+
+    @classmethod
+    def of(cls, stream: str, t: npt.NDArray[np.int64]) -> _Span:
+        n = len(t)
+        dt = np.diff(t)
+        period = float(np.median(dt)) if n > 1 else 0.0
+        # rr and hr arrive beat by beat / once a second: a gap is a long silence, not jitter.
+        limit = max(3 * period, 2e9 if stream in SCALAR_STREAMS else 0.0)
+        gaps = dt[dt > limit] if n > 1 else dt
+        span_s = (t[-1] - t[0]) / 1e9 if n > 1 else 0.0
+        return cls(
+            samples=n,
+            start_ns=int(t[0]),
+            end_ns=int(t[-1]),
+            rate_hz=float((n - 1) / span_s) if span_s > 0 else float("nan"),
+            gaps=len(gaps),
+            longest_gap_s=float(gaps.max() / 1e9) if len(gaps) else 0.0,
+        )
+
+
 class Recording:
     """A validated recording. Build it with ``liftsense.load(path)``."""
 
     def __init__(
-        self, path: Path, meta: SessionMeta, file: pq.ParquetFile, index: dict[Key, list[int]]
+        self,
+        path: Path,
+        meta: SessionMeta,
+        file: pq.ParquetFile,
+        index: dict[Key, list[int]],
+        spans: dict[Key, _Span],
     ) -> None:
         self.path = path
         self.meta = meta
         self._file = file
         self._index = index
+        self._spans = spans
 
     def __repr__(self) -> str:
         keys = ", ".join(f"{s}/{d}" for s, d in self.keys)
@@ -109,8 +146,7 @@ class Recording:
         """Time of the first sample of any stream."""
         import pandas as pd
 
-        t = self._file.read(columns=["t"]).column("t")
-        return pd.Timestamp(pc.min(t).as_py())
+        return pd.Timestamp(min(span.start_ns for span in self._spans.values()), tz="UTC")
 
     def _read(self, key: Key, columns: list[str]) -> pa.Table:
         groups = self._index[key]
@@ -189,29 +225,19 @@ class Recording:
         """Per stream and device: samples, span, effective rate, gaps (> 3 median periods)."""
         import pandas as pd
 
-        out = []
-        for key in self.keys:
-            t = self._read(key, ["t"]).column("t").cast(pa.int64()).to_numpy()
-            n = len(t)
-            dt = np.diff(t)
-            period = float(np.median(dt)) if n > 1 else 0.0
-            # rr and hr arrive beat by beat / once a second: a gap is a long silence, not jitter.
-            limit = max(3 * period, 2e9 if key[0] in SCALAR_STREAMS else 0.0)
-            gaps = dt[dt > limit] if n > 1 else dt
-            span_s = (t[-1] - t[0]) / 1e9 if n > 1 else 0.0
-            out.append(
-                StreamSummary(
-                    stream=key[0],
-                    device=key[1],
-                    samples=n,
-                    start=pd.Timestamp(int(t[0]), tz="UTC"),
-                    end=pd.Timestamp(int(t[-1]), tz="UTC"),
-                    rate_hz=float((n - 1) / span_s) if span_s > 0 else float("nan"),
-                    gaps=len(gaps),
-                    longest_gap_s=float(gaps.max() / 1e9) if len(gaps) else 0.0,
-                )
+        return [
+            StreamSummary(
+                stream=key[0],
+                device=key[1],
+                samples=span.samples,
+                start=pd.Timestamp(span.start_ns, tz="UTC"),
+                end=pd.Timestamp(span.end_ns, tz="UTC"),
+                rate_hz=span.rate_hz,
+                gaps=span.gaps,
+                longest_gap_s=span.longest_gap_s,
             )
-        return out
+            for key, span in sorted(self._spans.items())
+        ]
 
 
 def _fail(path: Path, problem: str) -> RecordingError:
@@ -253,12 +279,14 @@ def _check_schema(path: Path, schema: pa.Schema) -> None:
             raise _fail(path, f"column {name!r} is {schema.field(idx).type}, expected {expected}")
 
 
-def _index(path: Path, file: pq.ParquetFile) -> dict[Key, list[int]]:
-    """Which row groups hold which (stream, device), checking time order within each."""
+def _index(path: Path, file: pq.ParquetFile) -> tuple[dict[Key, list[int]], dict[Key, _Span]]:
+    """Which row groups hold which (stream, device), checking time order within each, and the
+    span, rate and gaps of each: the one pass over the timestamps a load makes."""
     md = file.metadata
     s_col = file.schema_arrow.get_field_index("stream")
     d_col = file.schema_arrow.get_field_index("device")
     index: dict[Key, list[int]] = {}
+    times: dict[Key, list[npt.NDArray[np.int64]]] = {}
     last_t: dict[Key, int] = {}
     for rg in range(md.num_row_groups):
         if md.row_group(rg).num_rows == 0:
@@ -291,10 +319,15 @@ def _index(path: Path, file: pq.ParquetFile) -> dict[Key, list[int]]:
                     f"{len(back)} place(s)); the file was not written in time order",
                 )
             last_t[key] = int(t_ns[-1])
+            times.setdefault(key, []).append(t_ns)
             groups = index.setdefault(key, [])
             if not groups or groups[-1] != rg:
                 groups.append(rg)
-    return index
+    spans = {
+        key: _Span.of(key[0], chunks[0] if len(chunks) == 1 else np.concatenate(chunks))
+        for key, chunks in times.items()
+    }
+    return index, spans
 
 
 def load(path: str | Path) -> Recording:
@@ -318,4 +351,4 @@ def load(path: str | Path) -> Recording:
     _check_schema(path, schema)
     if file.metadata.num_rows == 0:
         raise _fail(path, "the recording holds no samples")
-    return Recording(path, meta, file, _index(path, file))
+    return Recording(path, meta, file, *_index(path, file))

@@ -20,6 +20,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from liftsense.ble.codes import enum_or_int
 from liftsense.errors import DecodeError
 
 __all__ = [
@@ -248,10 +249,7 @@ def parse_body_sensor_location(data: bytes | bytearray | memoryview) -> BodySens
     raw = bytes(data)
     if len(raw) != 1:
         raise DecodeError(raw, "body sensor location must be exactly 1 byte")
-    try:
-        return BodySensorLocation(raw[0])
-    except ValueError:
-        return raw[0]
+    return enum_or_int(BodySensorLocation, raw[0])
 
 
 def encode_body_sensor_location(location: BodySensorLocation | int) -> bytes:

@@ -9,6 +9,7 @@ import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from liftsense.ble.codes import enum_or_int
 from liftsense.ble.pmd_frames import MeasurementType
 from liftsense.errors import DecodeError
 
@@ -118,10 +119,7 @@ Settings = dict[SettingType, tuple[SettingValue, ...]]
 
 def measurement_of(code: int) -> MeasurementType | int:
     """The MeasurementType for a type code, or the plain int for unknown codes."""
-    try:
-        return MeasurementType(code)
-    except ValueError:
-        return code
+    return enum_or_int(MeasurementType, code)
 
 
 def parse_settings(data: bytes, *, strict: bool = True) -> Settings:
@@ -264,10 +262,9 @@ class CpResponse:
         """The status in words with a hint, or "" on success."""
         if self.ok:
             return ""
-        try:
-            status = Status(self.status)
-        except ValueError:
-            return f"unknown status {int(self.status)}"
+        status = enum_or_int(Status, self.status)
+        if not isinstance(status, Status):
+            return f"unknown status {status}"
         hint = _STATUS_HINTS.get(status)
         return f"{status.name} ({int(status)})" + (f": {hint}" if hint else "")
 
@@ -297,14 +294,8 @@ def parse_response(data: bytes) -> CpResponse:
     raw = bytes(data)
     if len(raw) < 4 or raw[0] != RESPONSE_CODE:
         raise DecodeError(raw, "not a PMD control point response (expected F0 op type status)")
-    try:
-        op: OpCode | int = OpCode(raw[1])
-    except ValueError:
-        op = raw[1]
-    try:
-        status: Status | int = Status(raw[3])
-    except ValueError:
-        status = raw[3]
+    op = enum_or_int(OpCode, raw[1])
+    status = enum_or_int(Status, raw[3])
     more = len(raw) > 4 and raw[4] != 0
     params = raw[5:]
     return CpResponse(

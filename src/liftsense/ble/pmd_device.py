@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from liftsense.ble.codes import enum_or_int
 from liftsense.ble.pmd_control import (
     FEATURE_READ_CODE,
     MEASUREMENT_STOPPED_CODE,
@@ -57,10 +58,7 @@ def parse_request(data: bytes) -> CpRequest:
     raw = bytes(data)
     if len(raw) < 2:
         raise DecodeError(raw, "PMD control point request needs an op code and a type byte")
-    try:
-        op: OpCode | int = OpCode(raw[0])
-    except ValueError:
-        op = raw[0]
+    op = enum_or_int(OpCode, raw[0])
     params = raw[2:]
     settings: Settings = {}
     if op == OpCode.REQUEST_MEASUREMENT_START:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from rich.console import Console
 
 from liftsense.ble.collector import Collector, scan
@@ -15,7 +13,7 @@ from liftsense.emulate.sources import sine_source
 from liftsense.emulate.wearables import Faults, HeartRateStrap
 from liftsense.emulate.world import BumbleWorld, open_world
 from liftsense.journal import JournalWriter
-from liftsense.recording import load
+from liftsense.recording import Recording, load
 from liftsense.report.console import (
     DeviceCounts,
     LiveDashboard,
@@ -27,20 +25,11 @@ from liftsense.schema import SessionMeta
 DROPPED = frozenset({5, 6, 30})  # IMU data notifications the board counts but never sends
 
 
-@pytest.fixture
-async def world() -> AsyncIterator[BumbleWorld]:
-    w = await open_world(advertising_interval_ms=20.0)
-    try:
-        yield w
-    finally:
-        await w.close()
-
-
 def summary_row(text: str, label: str) -> list[list[str]]:
     """The cells of the summary row of ``label`` in rich's exported text, line by line."""
     lines = text[text.index("duplicates dropped") :].splitlines()
     first = next(i for i, ln in enumerate(lines) if f" {label} " in ln)
-    out = []
+    out: list[list[str]] = []
     for ln in lines[first:]:
         cells = [cell.strip() for cell in ln.strip().strip("│").split("│")]
         if not ln.startswith("│") or (out and cells[0]):
@@ -49,9 +38,10 @@ def summary_row(text: str, label: str) -> list[list[str]]:
     return out
 
 
-async def test_summary_shows_samples_lost_packets_duplicates_and_reconnects(
+async def record_with_drops(
     world: BumbleWorld, tmp_path: Path
-) -> None:
+) -> tuple[Collector, ImuBoard, Console, Recording]:
+    """An HR strap and an IMU board that drops ``DROPPED``, recorded under a LiveDashboard."""
     src = sine_source(30.0)
     imu = ImuBoard(
         "LiftSense IMU 01", "C0:00:00:00:00:02", source=src, speed=4.0, faults=Faults(DROPPED)
@@ -75,7 +65,17 @@ async def test_summary_shows_samples_lost_packets_duplicates_and_reconnects(
         collector.stop()
         await asyncio.wait_for(task, 10.0)
         live.show(collector, journal, 0.0)
-    rec = load(journal.close())
+    return collector, imu, console, load(journal.close())
+
+
+async def test_summary_shows_samples_lost_packets_duplicates_and_reconnects(
+    tmp_path: Path,
+) -> None:
+    world = await open_world(advertising_interval_ms=20.0)
+    try:
+        collector, imu, console, rec = await record_with_drops(world, tmp_path)
+    finally:
+        await world.close()
 
     counts = {c.label: c for c in collection_counts(collector)}
     [imu_label] = rec.devices("gyro")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from liftsense.analysis.relations import FEATURES
 from liftsense.analysis.sets import choose_imu, detect_planned_sets, shifted
 from liftsense.errors import AnalysisError
 from liftsense.recording import Recording, StreamSummary, load
@@ -75,19 +76,8 @@ SESSION_COLUMNS = (
     "caffeine_mg",
     "warnings",
 )
-MUSCLE_COLUMNS = (
-    "subject",
-    "session_id",
-    "started_at",
-    "muscle",
-    "eccentric_volume_load_kg",
-    "eccentric_load_tut_kg_s",
-    "eccentric_velocity_m_s",
-    "hr_elevation_z",
-    "hr_elevation_delta_bpm",
-    "caffeine_mg",
-    "novelty_days",
-)
+# Per muscle: the features the cross-session relations use, then novelty (see add_novelty).
+MUSCLE_COLUMNS = ("subject", "session_id", "started_at", "muscle", *FEATURES, "novelty_days")
 
 _HR_ZERO_WARN_S = 5.0
 

@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
+from liftsense.emulate.sources import rr_per_notification
 from liftsense.errors import AnalysisError
 
 __all__ = [
@@ -318,7 +319,5 @@ def strap_notifications(
     n = upto - lo
     mean_rr = np.divide(csum[upto] - csum[lo], n, out=np.zeros(n.size), where=n > 0)
     bpm = np.where(n > 0, np.round(60000.0 / np.where(n > 0, mean_rr, 1.0)), 0.0)
-    raw = np.round(rr * 1.024).astype(np.int64)
-    prev = np.concatenate(([0], upto[:-1]))
-    rr_1024 = [raw[a:b].tolist() for a, b in zip(prev, upto, strict=True)]
+    rr_1024 = rr_per_notification(bt, np.round(rr * 1.024).astype(np.int64), notify_t)
     return StrapNotifications(notify_t, bpm.astype(np.float64), rr_1024)

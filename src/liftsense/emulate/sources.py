@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from liftsense.errors import RecordingError
 from liftsense.units import G_MPS2
@@ -99,6 +99,17 @@ class WearableSource:
     hr: HrTrack | None = None
 
 
+def rr_per_notification(
+    beat_t_s: ArrayLike, rr_1024: ArrayLike, notify_t_s: ArrayLike
+) -> list[list[int]]:
+    """The RR values (1/1024 s) each Heart Rate notification carries: those of the beats since
+    the previous notification, oldest first. A beat at a notification's instant is in it."""
+    upto = np.searchsorted(np.asarray(beat_t_s, dtype=np.float64), notify_t_s, side="right")
+    prev = np.concatenate(([0], upto[:-1]))
+    values = np.asarray(rr_1024, dtype=np.int64)
+    return [values[a:b].tolist() for a, b in zip(prev, upto, strict=True)]
+
+
 def _index_ns(frame: pd.DataFrame) -> NDArray[np.int64]:
     """A frame's DatetimeIndex as int64 ns since the Unix epoch."""
     import pandas as pd
@@ -126,10 +137,7 @@ def sine_source(
     rr_s = 60.0 / hr_bpm
     beats = np.arange(rr_s, duration_s + 1.0, rr_s)
     notify_t = np.arange(1.0, duration_s + 1e-9, 1.0)
-    upto = np.searchsorted(beats, notify_t, side="right")
-    prev = np.concatenate(([0], upto[:-1]))
-    rr_raw = round(rr_s * 1024)
-    rr = [[rr_raw] * int(b - a) for a, b in zip(prev, upto, strict=True)]
+    rr = rr_per_notification(beats, np.full(beats.size, round(rr_s * 1024)), notify_t)
     hr = HrTrack(notify_t, np.full(notify_t.size, float(round(hr_bpm))), rr)
     return WearableSource(duration_s, ImuTrack(rate_hz, acc, gyro), hr)
 
@@ -225,11 +233,7 @@ def source_from_recording(path: str | Path, device: str | None = None) -> Wearab
         rr_t = (_index_ns(rr_df) - t0.value) / 1e9 if len(rr_df) else np.zeros(0)
         rr_ms = rr_df["value"].to_numpy(dtype=np.float64) if len(rr_df) else np.zeros(0)
         rr_raw = np.round(rr_ms * 1.024).astype(int)
-        upto = np.searchsorted(rr_t, t_s, side="right")
-        prev = np.concatenate(([0], upto[:-1]))
         hr = HrTrack(
-            t_s,
-            hr_df["value"].to_numpy(dtype=np.float64),
-            [rr_raw[a:b].tolist() for a, b in zip(prev, upto, strict=True)],
+            t_s, hr_df["value"].to_numpy(dtype=np.float64), rr_per_notification(rr_t, rr_raw, t_s)
         )
     return source_from_frames(imu, hr=hr, t0=t0)

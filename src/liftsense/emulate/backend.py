@@ -44,7 +44,12 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError, BleakGATTProtocolError
 
-from liftsense.emulate.scan import BumbleCentral, BumbleScannerBackend, bumble_uuid_to_str
+from liftsense.emulate.scan import (
+    BumbleCentral,
+    BumbleScannerBackend,
+    bumble_uuid_to_str,
+    disconnect_quietly,
+)
 
 if TYPE_CHECKING:
     from bumble.device import Connection, Peer
@@ -68,7 +73,6 @@ REQUESTED_MTU = 517
 """ATT MTU requested on every connect: bumble never exchanges it by itself, and at the default
 23 its GATT server silently truncates notifications to 20 bytes (Polar PMD needs >= 232)."""
 
-_HCI_REMOTE_USER_TERMINATED = 0x13
 _T = TypeVar("_T")
 
 
@@ -140,7 +144,7 @@ class BumbleClientBackend(BaseBleakClient):
                 connection.remove_listener("disconnection", self._on_disconnection)
                 self._forget()
                 if connection.handle in self.central.device.connections:
-                    await _quiet_disconnect(connection)
+                    await disconnect_quietly(connection)
             raise
 
     async def _discover(self) -> BleakGATTServiceCollection:
@@ -191,7 +195,7 @@ class BumbleClientBackend(BaseBleakClient):
     async def disconnect(self) -> None:
         """Disconnect (reason 0x13); a no-op when not connected."""
         if self._connection is not None:
-            await _quiet_disconnect(self._connection)
+            await disconnect_quietly(self._connection)
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
         connection = self._require_connection()
@@ -302,19 +306,6 @@ class BumbleClientBackend(BaseBleakClient):
             f"unsubscription from {characteristic.uuid}",
             characteristic.obj.unsubscribe(subscriber),
         )
-
-
-async def _quiet_disconnect(connection: Connection) -> None:
-    """Disconnect, tolerating a link that is already gone."""
-    from bumble import core
-
-    try:
-        await connection.disconnect(_HCI_REMOTE_USER_TERMINATED)
-    except (core.BaseBumbleError, asyncio.CancelledError) as error:
-        task = asyncio.current_task()
-        if isinstance(error, asyncio.CancelledError) and task is not None and task.cancelling():
-            raise
-        logger.debug("disconnect of %s: %s", connection.peer_address, error)
 
 
 def backend_context(central: BumbleCentral) -> BleContext:

@@ -33,6 +33,7 @@ _AD_UUID128 = (0x06, 0x07)
 _AD_SHORT_NAME, _AD_COMPLETE_NAME, _AD_TX_POWER = 0x08, 0x09, 0x0A
 _AD_SERVICE_DATA = {0x16: 2, 0x20: 4, 0x21: 16}
 _AD_MANUFACTURER = 0xFF
+_HCI_REMOTE_USER_TERMINATED = 0x13
 
 
 def bumble_uuid_to_str(value: BumbleUUID) -> str:
@@ -142,7 +143,7 @@ class BumbleCentral:
 
         if connection.role == hci.Role.CENTRAL and not self._connecting:
             # Completed after its connect was given up: nobody owns it.
-            task = asyncio.ensure_future(_disconnect_quietly(connection))
+            task = asyncio.ensure_future(disconnect_quietly(connection))
             self._cleanups.add(task)
             task.add_done_callback(self._cleanups.discard)
 
@@ -175,9 +176,18 @@ class BumbleCentral:
             await self.device.stop_scanning()
 
 
-async def _disconnect_quietly(connection: Connection) -> None:
-    with contextlib.suppress(Exception):
-        await connection.disconnect(0x13)
+async def disconnect_quietly(connection: Connection) -> None:
+    """Disconnect (reason 0x13, remote user terminated), tolerating a link that is already gone.
+
+    Errors are logged, not raised; a cancellation of the calling task still propagates.
+    """
+    try:
+        await connection.disconnect(_HCI_REMOTE_USER_TERMINATED)
+    except (Exception, asyncio.CancelledError) as error:
+        task = asyncio.current_task()
+        if isinstance(error, asyncio.CancelledError) and task is not None and task.cancelling():
+            raise
+        logger.debug("disconnect of %s: %s", connection.peer_address, error)
 
 
 def _address_key(address: Address) -> str:

@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
 from liftsense.signal.heart import Elevation, HeartSummary, SetHeart, WindowStats
+
+if TYPE_CHECKING:
+    from liftsense.emulate.world import BumbleWorld
 
 # Tests must never depend on the shared research folder next to the repository.
 os.environ.setdefault("LIFTSENSE_TESTING", "1")
@@ -36,3 +40,15 @@ def heart_summary() -> Callable[..., HeartSummary]:
     """Builds a session's heart summary from what baselines read: the pre-workout rest HR
     (``rest_hr``), the stimulant flag and the within-session elevation (``within``, bpm)."""
     return _heart_summary
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[BumbleWorld]:
+    """A fresh emulated BLE world per test (tests/ble, tests/emulate), built in the test's loop."""
+    from liftsense.emulate.world import open_world
+
+    w = await open_world(advertising_interval_ms=20.0)
+    try:
+        yield w
+    finally:
+        await w.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from liftsense.emulate.imu_board import ImuBoard
 from liftsense.emulate.polar import PolarSensor
 from liftsense.emulate.sources import sine_source
 from liftsense.emulate.wearables import DeviceClock, Faults, HeartRateStrap, VirtualWearable
-from liftsense.emulate.world import BumbleWorld, open_world
+from liftsense.emulate.world import BumbleWorld
 from liftsense.errors import DeviceError
 from liftsense.journal import JournalWriter
 from liftsense.schema import ClockFit, SessionMeta
@@ -31,15 +31,6 @@ from liftsense.schema import ClockFit, SessionMeta
 HRM = hrs.HEART_RATE_MEASUREMENT_UUID
 
 H10_UNSET_NS = 599_616_000 * 10**9
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[BumbleWorld]:
-    w = await open_world(advertising_interval_ms=20.0)
-    try:
-        yield w
-    finally:
-        await w.close()
 
 
 class VirtualClock:

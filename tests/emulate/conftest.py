@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from liftsense.emulate.wearables import VirtualWearable
-from liftsense.emulate.world import BumbleWorld, open_world
 
 ECHO_SERVICE = "6e4d0001-4c53-4c53-8000-000000000000"
 RW_CHAR = "6e4d0002-4c53-4c53-8000-000000000000"
@@ -52,16 +50,6 @@ class EchoDevice(VirtualWearable):
         assert self.device is not None
         await self.device.notify_subscribers(self.notify_char, value)
         await self.device.indicate_subscribers(self.indicate_char, value)
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[BumbleWorld]:
-    """A fresh emulated world per test, built inside the test's loop."""
-    w = await open_world(advertising_interval_ms=20.0)
-    try:
-        yield w
-    finally:
-        await w.close()
 
 
 @pytest.fixture

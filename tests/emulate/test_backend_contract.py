@@ -23,10 +23,6 @@ from liftsense.emulate.wearables import Faults, HeartRateStrap
 from liftsense.emulate.world import BumbleWorld, open_transport_context
 from liftsense.errors import DeviceError
 
-ECHO_SERVICE = "6e4d0001-4c53-4c53-8000-000000000000"  # as in conftest.EchoDevice
-RW_CHAR = "6e4d0002-4c53-4c53-8000-000000000000"
-NOTIFY_CHAR = "6e4d0003-4c53-4c53-8000-000000000000"
-INDICATE_CHAR = "6e4d0004-4c53-4c53-8000-000000000000"
 HRS = hrs.HEART_RATE_SERVICE_UUID
 HRM = hrs.HEART_RATE_MEASUREMENT_UUID
 
@@ -54,14 +50,18 @@ async def test_discover_reports_name_uuids_and_rssi(world: BumbleWorld, echo_cls
     assert dev.name == "HRM A"
     assert adv.service_uuids == [HRS]
     assert adv.rssi == -63
-    assert by_name["Echo"][1].service_uuids == [ECHO_SERVICE]
+    assert by_name["Echo"][1].service_uuids == [echo_cls.SERVICE]
     assert by_name["Echo"][1].rssi == -50  # the virtual controller's constant
 
 
 async def test_discover_with_service_filter(world: BumbleWorld, echo_cls: Any) -> None:
     await world.add(HeartRateStrap("HRM A", "C0:00:00:00:00:01"))
     await world.add(echo_cls("Echo", "C0:00:00:00:00:02"))
-    for uuids, expected in (([HRS], ["HRM A"]), (["180d"], ["HRM A"]), ([ECHO_SERVICE], ["Echo"])):
+    for uuids, expected in (
+        ([HRS], ["HRM A"]),
+        (["180d"], ["HRM A"]),
+        ([echo_cls.SERVICE], ["Echo"]),
+    ):
         devices = await BleakScanner.discover(0.2, service_uuids=uuids, **world.ble_context)
         assert [d.name for d in devices] == expected
 
@@ -69,7 +69,7 @@ async def test_discover_with_service_filter(world: BumbleWorld, echo_cls: Any) -
 async def test_find_device_by_filter_and_missing_name(world: BumbleWorld, echo_cls: Any) -> None:
     await world.add(echo_cls("Echo", "C0:00:00:00:00:02"))
     dev = await BleakScanner.find_device_by_filter(
-        lambda d, adv: ECHO_SERVICE in adv.service_uuids, timeout=5.0, **world.ble_context
+        lambda d, adv: echo_cls.SERVICE in adv.service_uuids, timeout=5.0, **world.ble_context
     )
     assert dev is not None and dev.name == "Echo"
     missing = await BleakScanner.find_device_by_name("nobody", timeout=0.2, **world.ble_context)
@@ -126,22 +126,22 @@ async def test_connect_by_address_string(world: BumbleWorld, echo_cls: Any) -> N
     await world.add(echo_cls("Echo", "C0:00:00:00:00:02"))
     await _find(world, "Echo")  # the central learns the address type from the scan
     async with BleakClient("C0:00:00:00:00:02", **world.ble_context) as client:
-        assert await client.read_gatt_char(RW_CHAR) == bytearray(b"hello")
+        assert await client.read_gatt_char(echo_cls.RW) == bytearray(b"hello")
 
 
 async def test_read_and_write_with_and_without_response(world: BumbleWorld, echo_cls: Any) -> None:
     echo = echo_cls("Echo", "C0:00:00:00:00:02")
     await world.add(echo)
     async with BleakClient(await _find(world, "Echo"), **world.ble_context) as client:
-        value = await client.read_gatt_char(RW_CHAR)
+        value = await client.read_gatt_char(echo_cls.RW)
         assert isinstance(value, bytearray) and value == b"hello"
-        await client.write_gatt_char(RW_CHAR, b"\x01\x02", response=True)
+        await client.write_gatt_char(echo_cls.RW, b"\x01\x02", response=True)
         assert echo.writes == [b"\x01\x02"]
-        await client.write_gatt_char(RW_CHAR, bytearray(b"abc"), response=False)
-        assert await client.read_gatt_char(RW_CHAR) == b"abc"  # the read queues behind it
+        await client.write_gatt_char(echo_cls.RW, bytearray(b"abc"), response=False)
+        assert await client.read_gatt_char(echo_cls.RW) == b"abc"  # the read queues behind it
         big = bytes(range(256)) * 2  # 512 bytes: more than one ATT PDU at MTU 517? no: fits
-        await client.write_gatt_char(RW_CHAR, big[:500], response=True)
-        assert await client.read_gatt_char(RW_CHAR) == big[:500]
+        await client.write_gatt_char(echo_cls.RW, big[:500], response=True)
+        assert await client.read_gatt_char(echo_cls.RW) == big[:500]
         assert await client.read_gatt_char(hrs.MANUFACTURER_NAME_UUID) == b"LiftSense"
 
 
@@ -153,17 +153,20 @@ async def test_notify_and_indicate_start_and_stop(world: BumbleWorld, echo_cls: 
         def on_data(sender: BleakGATTCharacteristic, data: bytearray) -> None:
             got.append((sender.uuid, data))
 
-        await client.start_notify(NOTIFY_CHAR, on_data)
-        await client.start_notify(INDICATE_CHAR, on_data)
-        await client.write_gatt_char(RW_CHAR, b"one", response=True)
+        await client.start_notify(echo_cls.NOTIFY, on_data)
+        await client.start_notify(echo_cls.INDICATE, on_data)
+        await client.write_gatt_char(echo_cls.RW, b"one", response=True)
         await _until(lambda: len(got) == 2)
-        assert sorted(got) == [(NOTIFY_CHAR, bytearray(b"one")), (INDICATE_CHAR, bytearray(b"one"))]
+        assert sorted(got) == [
+            (echo_cls.NOTIFY, bytearray(b"one")),
+            (echo_cls.INDICATE, bytearray(b"one")),
+        ]
         assert all(isinstance(d, bytearray) for _, d in got)
-        await client.stop_notify(NOTIFY_CHAR)
-        await client.write_gatt_char(RW_CHAR, b"two", response=True)
+        await client.stop_notify(echo_cls.NOTIFY)
+        await client.write_gatt_char(echo_cls.RW, b"two", response=True)
         await _until(lambda: len(got) == 3)
         await asyncio.sleep(0.05)
-        assert got[2] == (INDICATE_CHAR, bytearray(b"two"))
+        assert got[2] == (echo_cls.INDICATE, bytearray(b"two"))
         assert len(got) == 3
 
 
@@ -175,8 +178,8 @@ async def test_async_notification_callback(world: BumbleWorld, echo_cls: Any) ->
         async def on_data(sender: BleakGATTCharacteristic, data: bytearray) -> None:
             await queue.put(data)
 
-        await client.start_notify(NOTIFY_CHAR, on_data)
-        await client.write_gatt_char(RW_CHAR, b"x", response=False)
+        await client.start_notify(echo_cls.NOTIFY, on_data)
+        await client.write_gatt_char(echo_cls.RW, b"x", response=False)
         assert await asyncio.wait_for(queue.get(), 5.0) == b"x"
 
 
@@ -201,7 +204,7 @@ async def test_failing_reads_fault(world: BumbleWorld, echo_cls: Any) -> None:
     await world.add(echo_cls("Echo", "C0:00:00:00:00:02", faults=Faults(read_error=0x0E)))
     async with BleakClient(await _find(world, "Echo"), **world.ble_context) as client:
         with pytest.raises(BleakGATTProtocolError) as info:
-            await client.read_gatt_char(RW_CHAR)
+            await client.read_gatt_char(echo_cls.RW)
         assert info.value.code == 0x0E
 
 
@@ -218,10 +221,10 @@ async def test_peripheral_disconnect_reaches_callback_with_reason(
     assert not client.is_connected
     assert client._backend.disconnect_reason == 0x08  # type: ignore[attr-defined]
     with pytest.raises(BleakError):
-        await client.read_gatt_char(RW_CHAR)
+        await client.read_gatt_char(echo_cls.RW)
     # The device re-advertises: a reconnect works.
     await client.connect()
-    assert await client.read_gatt_char(RW_CHAR) == b"hello"
+    assert await client.read_gatt_char(echo_cls.RW) == b"hello"
     await client.disconnect()
 
 
@@ -241,7 +244,7 @@ async def test_disconnect_during_pending_read_raises_bleak_error(
     echo = echo_cls("Echo", "C0:00:00:00:00:02", faults=Faults(read_delay_s=5.0))
     await world.add(echo)
     client = await _connected(world, "Echo")
-    read = asyncio.create_task(client.read_gatt_char(RW_CHAR))
+    read = asyncio.create_task(client.read_gatt_char(echo_cls.RW))
     await _until(lambda: echo.reads_started == 1)  # the request is pending on the device
     for connection in list(world.device_of(echo).connections.values()):
         await connection.disconnect(0x13)
@@ -255,7 +258,7 @@ async def test_cancelling_the_caller_propagates_cancelled_error(
     echo = echo_cls("Echo", "C0:00:00:00:00:02", faults=Faults(read_delay_s=5.0))
     await world.add(echo)
     client = await _connected(world, "Echo")
-    read = asyncio.create_task(client.read_gatt_char(RW_CHAR))
+    read = asyncio.create_task(client.read_gatt_char(echo_cls.RW))
     await _until(lambda: echo.reads_started == 1)  # the request is pending on the device
     read.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -276,7 +279,7 @@ async def test_unresponsive_device_times_out(
     # The central is still usable afterwards.
     await world.add(echo_cls("Echo", "C0:00:00:00:00:02"))
     async with BleakClient(await _find(world, "Echo"), **world.ble_context) as other:
-        assert await other.read_gatt_char(RW_CHAR) == b"hello"
+        assert await other.read_gatt_char(echo_cls.RW) == b"hello"
 
 
 async def test_connect_timeout_to_a_vanished_device_leaves_the_central_usable(
@@ -291,7 +294,7 @@ async def test_connect_timeout_to_a_vanished_device_leaves_the_central_usable(
     with pytest.raises(TimeoutError):
         await BleakClient(stale, timeout=0.2, **world.ble_context).connect()
     async with BleakClient(echo, **world.ble_context) as client:
-        assert await client.read_gatt_char(RW_CHAR) == b"hello"
+        assert await client.read_gatt_char(echo_cls.RW) == b"hello"
     assert len(world.central.device.connections) == 0
 
 
@@ -340,7 +343,7 @@ async def test_scanning_while_connected(world: BumbleWorld, echo_cls: Any) -> No
     ):
         await asyncio.sleep(0.1)
         assert {d.name for d in scanner.discovered_devices} >= {"Echo 2"}
-        assert await client.read_gatt_char(RW_CHAR) == b"hello"
+        assert await client.read_gatt_char(echo_cls.RW) == b"hello"
 
 
 _SERVER = """

@@ -28,6 +28,7 @@ from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, sosfiltfilt
 
 from liftsense.errors import AnalysisError
+from liftsense.signal.bias import still_bias
 from liftsense.units import G_MPS2
 
 __all__ = [
@@ -288,11 +289,16 @@ def vertical_acceleration(
     With gyro, acc is de-rotated to the initial frame and projected on gravity. Without, a
     sensor that keeps its orientation is projected on the mean gravity direction (exact), and
     one that rotates uses the magnitude of the specific force (orientation-free, with a
-    second-order error from horizontal acceleration).
+    second-order error from horizontal acceleration). A sensor that rotates first has its
+    accelerometer bias removed (:func:`liftsense.signal.bias.still_bias`): along gravity it
+    would change with the posture, in step with the lift.
     """
+    turns = gyro is not None or _tilt_rad(acc, fs_hz) > 0.12
+    if turns:
+        acc = acc - still_bias(lowpass(acc, fs_hz, 1.5), fs_hz)
     if gyro is not None:
         acc = _derotate(acc, gyro, fs_hz)
-    elif _tilt_rad(acc, fs_hz) > 0.12:
+    elif turns:
         mag = row_norm(acc)
         out: FloatArray = mag - np.mean(mag)
         return out

@@ -1,0 +1,89 @@
+"""Accelerometer bias from the still postures of a window.
+
+A MEMS accelerometer reads the specific force plus a bias of up to a few tenths of m/s² per axis
+(and 1 % scale errors). On a sensor that keeps its orientation the bias is a constant along
+gravity, and removing the window's mean removes it. On a sensor that turns with a joint (thigh,
+hip, wrist) its component along gravity changes with the posture, ``b · ĝ(t)``: an offset that
+moves in step with the lift, which double integration turns into a displacement as large as
+the rep itself (0.3 m/s² over a 6-s eccentric).
+
+Still, the accelerometer reads gravity alone, so ``|f - b| = g`` in every still posture. A
+window in which the sensor rests in several postures (standing, a bottom pause, the end of a
+slow eccentric) pins the components of ``b`` in the plane the sensor turns in, which are the ones
+that change with the posture. Still means the slow direction of the specific force turns
+slowly and its magnitude changes slowly, for a sustained hold: the turnaround of a rep without
+a pause passes through zero velocity at an instant, at its largest acceleration, and is not
+still. The fit is a sphere fit of the still samples, ridge-regularised towards no bias, so a
+component it cannot see (along an axis the sensor never turns about) stays zero. A fit that
+leaves most of the spread of the still magnitudes unexplained is dropped: what varies there is
+not a bias.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy.ndimage import minimum_filter1d
+
+__all__ = ["still", "still_bias"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Still: the slow specific force turns slower than this (rad/s) ...
+MAX_TURN_RADPS = 0.12
+#: ... and its magnitude changes slower than this (m/s³) ...
+MAX_JERK_MPS3 = 0.5
+#: ... over a whole hold this long (s).
+HOLD_S = 0.4
+#: The bias is kept when it leaves at most this part of the spread of the still magnitudes.
+MAX_UNEXPLAINED = 0.7
+_FIT_RATE_HZ = 10.0  # still samples are thinned to this rate: neighbours add no information
+_MIN_POINTS = 10
+_RIDGE = 1e-3  # per point: a bias the postures do not pin stays at zero
+
+
+def _norm(x: FloatArray) -> FloatArray:
+    out: FloatArray = np.sqrt(np.einsum("ij,ij->i", x, x))
+    return out
+
+
+def still(lp: FloatArray, fs_hz: float) -> BoolArray:
+    """Samples of the low-passed specific force ``lp`` (n x 3, m/s²) at which the sensor is
+    still: neither turning nor changing its acceleration, for the whole hold around them."""
+    n = np.maximum(_norm(lp), 1e-9)
+    turn = _norm(np.gradient(lp / n[:, None], axis=0)) * fs_hz
+    jerk = np.abs(np.gradient(n)) * fs_hz
+    quiet = (turn < MAX_TURN_RADPS) & (jerk < MAX_JERK_MPS3)
+    hold = max(1, int(HOLD_S * fs_hz))
+    out: BoolArray = minimum_filter1d(quiet.astype(np.uint8), hold, mode="nearest") > 0
+    return out
+
+
+def still_bias(lp: FloatArray, fs_hz: float, iterations: int = 10) -> FloatArray:
+    """The accelerometer bias (m/s², sensor frame) that makes the still samples of ``lp`` one
+    magnitude; zero with less than a second of still samples, or when it explains less than
+    ``1 - MAX_UNEXPLAINED`` of the spread of their magnitudes."""
+    pts = lp[still(lp, fs_hz)][:: max(1, int(fs_hz / _FIT_RATE_HZ))]
+    b = np.zeros(3)
+    if pts.shape[0] < _MIN_POINTS:
+        return b
+    k = pts.shape[0]
+    radius = float(np.median(_norm(pts)))
+    reg = np.diag([_RIDGE * k] * 3 + [1e-6 * k])  # the radius is free, just solvable
+    for _ in range(iterations):  # Gauss-Newton on |p - b| - radius
+        d = pts - b
+        dist = np.maximum(_norm(d), 1e-9)
+        jac = np.column_stack([-d / dist[:, None], -np.ones(k)])
+        grad = jac.T @ (dist - radius)
+        grad[:3] += _RIDGE * k * b
+        step = np.linalg.solve(jac.T @ jac + reg, -grad)
+        b += step[:3]
+        radius += float(step[3])
+        if float(np.max(np.abs(step))) < 1e-5:
+            break
+    # a bias explains the still postures' magnitudes, or it is a fit to something else
+    # (scale errors, still postures a few degrees apart that amplify the misfit): leave it
+    if float(np.std(_norm(pts - b))) > MAX_UNEXPLAINED * float(np.std(_norm(pts))):
+        return np.zeros(3)
+    return b

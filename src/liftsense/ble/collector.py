@@ -87,6 +87,10 @@ class DeviceStatus:
     reconnects: int
     decode_errors: int
     last_error: str
+    #: data packets lost on the way and repeated samples dropped; None where the device's
+    #: decoder cannot count them (a standard HR strap sends no sequence numbers)
+    lost_packets: int | None = None
+    duplicates: int | None = None
 
 
 class Journal(Protocol):
@@ -229,6 +233,8 @@ class Collector:
                 reconnects=k.reconnects,
                 decode_errors=k.decode_errors,
                 last_error=k.last_error,
+                lost_packets=getattr(k.decoder, "lost_packets", None),
+                duplicates=getattr(k.decoder, "duplicates", None),
             )
             for k in self._links
         ]

@@ -221,14 +221,12 @@ class DeviceCounts:
 
 def collection_counts(collector: Any) -> list[DeviceCounts]:
     """:class:`DeviceCounts` per device of a ``liftsense.ble.collector.Collector``."""
-    # DeviceStatus does not carry the decoders' counters yet: read them from each link's decoder.
-    decoders = {link.label: link.decoder for link in collector._links}
     return [
         DeviceCounts(
             label=st.label,
             samples=dict(st.samples),
-            lost_packets=getattr(decoders.get(st.label), "lost_packets", None),
-            duplicates=getattr(decoders.get(st.label), "duplicates", None),
+            lost_packets=st.lost_packets,
+            duplicates=st.duplicates,
             reconnects=st.reconnects,
         )
         for st in collector.status()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from liftsense.ble.collector import Collector, scan
+from liftsense.ble.collector import Collector, DeviceStatus, scan
 from liftsense.emulate.imu_board import ImuBoard
 from liftsense.emulate.sources import sine_source
 from liftsense.emulate.wearables import Faults, HeartRateStrap
@@ -15,9 +15,7 @@ from liftsense.emulate.world import BumbleWorld, open_world
 from liftsense.journal import JournalWriter
 from liftsense.recording import Recording, load
 from liftsense.report.console import (
-    DeviceCounts,
     LiveDashboard,
-    collection_counts,
     collection_table,
 )
 from liftsense.schema import SessionMeta
@@ -77,25 +75,19 @@ async def test_summary_shows_samples_lost_packets_duplicates_and_reconnects(
     finally:
         await world.close()
 
-    counts = {c.label: c for c in collection_counts(collector)}
+    counts = {c.label: c for c in collector.status()}
     [imu_label] = rec.devices("gyro")
     [hr_label] = rec.devices("hr")
     assert imu.stream_stats("imu").dropped == len(DROPPED)
-    assert counts[imu_label] == DeviceCounts(
-        imu_label,
-        samples={"acc": len(rec.stream("acc")), "gyro": len(rec.stream("gyro"))},
-        lost_packets=len(DROPPED),
-        duplicates=0,
-        reconnects=0,
-    )
+
+    def counted(st: DeviceStatus) -> tuple[dict[str, int], int | None, int | None, int]:
+        return st.samples, st.lost_packets, st.duplicates, st.reconnects
+
+    rows = {"acc": len(rec.stream("acc")), "gyro": len(rec.stream("gyro"))}
+    assert counted(counts[imu_label]) == (rows, len(DROPPED), 0, 0)
     # a standard HR strap has no sequence numbers: nothing to count, shown as "-"
-    assert counts[hr_label] == DeviceCounts(
-        hr_label,
-        samples={"hr": len(rec.stream("hr")), "rr": len(rec.stream("rr"))},
-        lost_packets=None,
-        duplicates=None,
-        reconnects=0,
-    )
+    rows = {"hr": len(rec.stream("hr")), "rr": len(rec.stream("rr"))}
+    assert counted(counts[hr_label]) == (rows, None, None, 0)
 
     text = console.export_text()
     assert "lost packets" in text and "duplicates dropped" in text
@@ -112,9 +104,22 @@ async def test_summary_shows_samples_lost_packets_duplicates_and_reconnects(
 
 
 def test_summary_table_formats_large_counts() -> None:
-    table = collection_table(
-        [DeviceCounts("H10-A1B2C3D4", {"acc": 1_234_567, "ecg": 0}, None, 12, 3)]
+    status = DeviceStatus(
+        label="H10-A1B2C3D4",
+        address="A0:9E:1A:00:00:01",
+        model="Polar H10",
+        state="stopped",
+        samples={"acc": 1_234_567, "ecg": 0},
+        hr_bpm=None,
+        battery_percent=None,
+        gaps=0,
+        reconnects=3,
+        decode_errors=0,
+        last_error="",
+        lost_packets=None,
+        duplicates=12,
     )
+    table = collection_table([status])
     console = Console(record=True, width=120, force_terminal=False)
     console.print(table)
     assert summary_row(console.export_text(), "H10-A1B2C3D4") == [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -206,39 +205,14 @@ class Dashboard:
         return f"{started} set(s) marked" if started else "no set marked"
 
 
-@dataclass(frozen=True)
-class DeviceCounts:
-    """What one device delivered during a recording: samples per stream, data packets lost on
-    the way (gaps in the sequence numbers), repeated samples dropped, reconnects. ``None``: the
-    device's decoder does not count it (a standard HR strap sends no sequence numbers)."""
-
-    label: str
-    samples: dict[str, int]
-    lost_packets: int | None
-    duplicates: int | None
-    reconnects: int
-
-
-def collection_counts(collector: Any) -> list[DeviceCounts]:
-    """:class:`DeviceCounts` per device of a ``liftsense.ble.collector.Collector``."""
-    return [
-        DeviceCounts(
-            label=st.label,
-            samples=dict(st.samples),
-            lost_packets=st.lost_packets,
-            duplicates=st.duplicates,
-            reconnects=st.reconnects,
-        )
-        for st in collector.status()
-    ]
-
-
-def collection_table(counts: Sequence[DeviceCounts]) -> Table:
-    """The end-of-recording summary: one row of :class:`DeviceCounts` per device."""
+def collection_table(status: Sequence[DeviceStatus]) -> Table:
+    """The end-of-recording summary of what each device delivered: samples per stream, data
+    packets lost on the way, repeated samples dropped, reconnects; ``-`` where the device's
+    decoder cannot count it (a standard HR strap sends no sequence numbers)."""
     table = Table(title="collected")
     for col in ("device", "samples", "lost packets", "duplicates dropped", "reconnects"):
         table.add_column(col, justify="left" if col in ("device", "samples") else "right")
-    for c in counts:
+    for c in status:
         table.add_row(
             c.label,
             "\n".join(f"{stream} {n:,}" for stream, n in sorted(c.samples.items())) or "-",
@@ -287,4 +261,4 @@ class LiveDashboard:
         self._live.stop()
         if self._collector is not None:
             self._console.print()  # off a non-terminal's last line of the live view
-            self._console.print(collection_table(collection_counts(self._collector)))
+            self._console.print(collection_table(self._collector.status()))

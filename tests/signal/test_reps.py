@@ -193,6 +193,22 @@ def test_a_drifting_displacement_does_not_turn_the_thigh_rotation_upside_down() 
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation")]
 
 
+def test_resting_ends_orient_the_thigh_rotation_when_a_failed_rep_adds_a_valley() -> None:
+    # RDLs with a failed last rep, thigh sensor without gyro at 12.5 Hz: the displacement is too
+    # small to orient the rotation, and upside down the rotation finds one rep more (the
+    # failed attempt's hold on the pins); the set rests standing, at the low side, and the
+    # phases come out in place instead of swapped (eccentric 0.8 s instead of 2 s)
+    s = _grid_session(
+        "romanian_deadlift", "2-0-1-0", "thigh", 12.5, 305, failed_last=True, gyro=False
+    )
+    for k, found in enumerate(detect(s.imu, exercise="romanian_deadlift")):
+        truth = s.truth.sets[k]["reps"]  # the completed reps
+        assert (found.n_reps, found.failed_reps) == (len(truth), 1)
+        for r, t in zip(found.reps, truth, strict=True):
+            assert abs(r.start_s - t["start_s"]) < 0.3
+            assert abs(r.eccentric_s - t["eccentric_s"]) < 0.3
+
+
 def test_wrist_tilts_are_halves_when_they_come_twice_as_often_as_the_reps() -> None:
     # slow RDLs, a noisy accelerometer at the wrist without gyro: the wrist tilts forth and back
     # within each rep, and the displacement, drifting through the 6-s eccentric, times its reps

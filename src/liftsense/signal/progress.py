@@ -55,38 +55,52 @@ MIN_ROT_RAD = 0.2
 _ROT_PREFERRED_RAD = 0.35
 _MAX_REP_TURN_DEG = 90.0
 _RETIME_MIN_M = 0.12
+_EDGE_CLEAR = 0.25
 
 
-def _edge_sign(s: FloatArray, fs: float) -> float:
-    """-1 if ``s`` must be flipped so that the window's resting ends lie nearer its low side."""
+def _edge_sign(s: FloatArray, fs: float) -> tuple[float, bool]:
+    """-1 if ``s`` must be flipped so that the window's resting ends lie nearer its low side;
+    and whether they lie clearly at one side (four times nearer it than the other)."""
     k = max(int(fs), 1)
     edge = float(np.median(np.concatenate([s[:k], s[-k:]])))
     lo, hi = np.quantile(s, [0.05, 0.95])
-    return -1.0 if edge - lo > hi - edge else 1.0
+    near, far = sorted((abs(edge - lo), abs(hi - edge)))
+    return (-1.0 if edge - lo > hi - edge else 1.0), near < _EDGE_CLEAR * far
+
+
+def _completed(raw: list[RawRep]) -> int:
+    return sum(not r.failed for r in raw)
 
 
 def _oriented_reps(
-    sig: FloatArray, fs: float, min_prom: float, arc: float, sign: float | None
+    sig: FloatArray,
+    fs: float,
+    min_prom: float,
+    arc: float,
+    sign: float | None,
+    clear_up_to: float = math.inf,
 ) -> tuple[list[RawRep], float]:
     """Reps in ``sign * sig``; with ``sign`` None, the orientation giving more completed reps
-    (ties: the one whose resting ends lie low)."""
+    (ties: the one whose resting ends lie low). Resting ends that lie clearly low mark the
+    start position: the other orientation then needs two more completed reps to win (its
+    peaks are the turnarounds between reps, and a failed attempt or re-racking at the end of
+    the set can add one), unless the ends' orientation finds more than ``clear_up_to``."""
 
     def reps(s: FloatArray) -> list[RawRep]:
         return mark_abnormal(find_reps(s, fs, min_prominence=min_prom, arc_rad=arc))
 
     if sign is not None:
         return reps(sign * sig), sign
-    first = _edge_sign(sig, fs)
-    best: tuple[list[RawRep], float] = ([], first)
-    for sg in (first, -first):
-        n_best = sum(not r.failed for r in best[0])
-        # each candidate peak gives at most one rep: skip an orientation that cannot win
-        if n_best and candidate_peaks(sg * sig, fs, min_prominence=min_prom)[0].size <= n_best:
-            continue
-        raw = reps(sg * sig)
-        if sum(not r.failed for r in raw) > n_best:
-            best = (raw, sg)
-    return best
+    first, clear = _edge_sign(sig, fs)
+    raw = reps(first * sig)
+    n = _completed(raw)
+    need = n + 1 if clear and 2 <= n <= clear_up_to else n
+    # each candidate peak gives at most one rep: skip an orientation that cannot win
+    if candidate_peaks(-first * sig, fs, min_prominence=min_prom)[0].size > need:
+        alt = reps(-first * sig)
+        if _completed(alt) > need:
+            return alt, -first
+    return (raw if n else []), first
 
 
 def reps_in_window(
@@ -109,7 +123,7 @@ def reps_in_window(
     arc = math.radians(info.arc_deg)
     raw_d: list[RawRep] = []
     r_sig = rot
-    sign = (-1.0 if first_down else 1.0) if known else _edge_sign(x, fs)
+    sign = (-1.0 if first_down else 1.0) if known else _edge_sign(x, fs)[0]
     if amp_d >= MIN_DISP_M:
         raw_d, sign = _oriented_reps(x, fs, 0.6 * MIN_DISP_M, arc, sign if known else None)
     kind, raw = "displacement", raw_d
@@ -120,15 +134,19 @@ def reps_in_window(
         # that tilts forth and back within each squat shows two rotation peaks per rep
         tracks = abs(corr) >= 0.6
         r_sign = sign * math.copysign(1.0, corr) if tracks else None
-        raw_r, r_sign = _oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, r_sign)
-        done_d, done_r = sum(not r.failed for r in raw_d), sum(not r.failed for r in raw_r)
+        # more rotation reps than half again the displacement's may be halves of them (below):
+        # the count decides their orientation, not the resting ends
+        done_d = _completed(raw_d)
+        most = 1.5 * done_d if done_d >= 2 else math.inf
+        raw_r, r_sign = _oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, r_sign, most)
+        done_r = _completed(raw_r)
         if tracks and done_r < done_d:
             # the displacement that set the rotation's orientation may itself be off (drift
             # of a noisy accelerometer): the other orientation, if it finds more reps
             alt, _ = _oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, -r_sign)
-            if sum(not r.failed for r in alt) > done_r:
+            if _completed(alt) > done_r:
                 raw_r, r_sign, tracks = alt, -r_sign, False
-                done_r = sum(not r.failed for r in raw_r)
+                done_r = _completed(raw_r)
         r_sig = r_sign * rot
         # more rotation reps than displacement reps, up to three per rep, each a quarter to
         # 70 % as long and lying within them: halves of the displacement's reps (a wrist that

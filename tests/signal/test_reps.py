@@ -209,6 +209,21 @@ def test_resting_ends_orient_the_thigh_rotation_when_a_failed_rep_adds_a_valley(
             assert abs(r.eccentric_s - t["eccentric_s"]) < 0.3
 
 
+def test_turning_the_strap_after_a_set_does_not_turn_the_hip_rotation_upside_down() -> None:
+    # squats with a failed last rep, hip sensor at 12.5 Hz, a noisy accelerometer: after the set
+    # the lifter turns the sensor by a radian, more than the pelvis turns in a squat, and
+    # upside down the rotation finds one rep more (that turn); the reps start at the level the
+    # sensor rests at, the turnarounds between them do not
+    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
+    s = _grid_session("back_squat", "2-0-1-0", "hip", 12.5, 160, failed_last=True, **noisy)
+    for k, found in enumerate(detect(s.imu, exercise="back_squat")):
+        truth = s.truth.sets[k]["reps"]  # the completed reps
+        assert found.n_reps == len(truth)
+        for r, t in zip(found.reps, truth, strict=False):
+            assert abs(r.start_s - t["start_s"]) < 0.3
+            assert abs(r.eccentric_s - t["eccentric_s"]) < 0.3
+
+
 def test_wrist_tilts_are_halves_when_they_come_twice_as_often_as_the_reps() -> None:
     # slow RDLs, a noisy accelerometer at the wrist without gyro: the wrist tilts forth and back
     # within each rep, and the displacement, drifting through the 6-s eccentric, times its reps

@@ -58,18 +58,33 @@ _RETIME_MIN_M = 0.12
 _EDGE_CLEAR = 0.25
 
 
-def _edge_sign(s: FloatArray, fs: float) -> tuple[float, bool]:
-    """-1 if ``s`` must be flipped so that the window's resting ends lie nearer its low side;
-    and whether they lie clearly at one side (four times nearer it than the other)."""
+def _edge_level(s: FloatArray, fs: float) -> float:
+    """Level of ``s`` at the window's resting ends (its first and last second)."""
     k = max(int(fs), 1)
-    edge = float(np.median(np.concatenate([s[:k], s[-k:]])))
+    return float(np.median(np.concatenate([s[:k], s[-k:]])))
+
+
+def _edge_sign(s: FloatArray, fs: float) -> float:
+    """-1 if ``s`` must be flipped so that the window's resting ends lie nearer its low side."""
+    edge = _edge_level(s, fs)
     lo, hi = np.quantile(s, [0.05, 0.95])
-    near, far = sorted((abs(edge - lo), abs(hi - edge)))
-    return (-1.0 if edge - lo > hi - edge else 1.0), near < _EDGE_CLEAR * far
+    return -1.0 if edge - lo > hi - edge else 1.0
 
 
 def _completed(raw: list[RawRep]) -> int:
     return sum(not r.failed for r in raw)
+
+
+def _rests_at_start(raw: list[RawRep], edge: float) -> bool:
+    """Whether the resting level ``edge`` lies clearly at the completed reps' start level (four
+    times nearer it than their far end): so it does when they are the lifter's reps, and the
+    other way round when they are the turnarounds between them."""
+    done = [r for r in raw if not r.failed]
+    if len(done) < 2:
+        return False
+    start = float(np.median([0.5 * (r.level0 + r.level2) for r in done]))
+    far = float(np.median([r.level1 for r in done]))
+    return abs(edge - start) < _EDGE_CLEAR * abs(far - edge)
 
 
 def _oriented_reps(
@@ -81,25 +96,30 @@ def _oriented_reps(
     clear_up_to: float = math.inf,
 ) -> tuple[list[RawRep], float]:
     """Reps in ``sign * sig``; with ``sign`` None, the orientation giving more completed reps
-    (ties: the one whose resting ends lie low). Resting ends that lie clearly low mark the
-    start position: the other orientation then needs two more completed reps to win (its
-    peaks are the turnarounds between reps, and a failed attempt or re-racking at the end of
-    the set can add one), unless the ends' orientation finds more than ``clear_up_to``."""
+    (ties: the one whose resting ends lie low). An orientation whose reps start clearly at
+    the resting level, unlike the other's, wins unless the other finds two more completed
+    reps (a failed attempt or fiddling with the sensor at the end of the set can add one to
+    the turnarounds between reps); not when it finds more than ``clear_up_to``."""
 
     def reps(s: FloatArray) -> list[RawRep]:
         return mark_abnormal(find_reps(s, fs, min_prominence=min_prom, arc_rad=arc))
 
     if sign is not None:
         return reps(sign * sig), sign
-    first, clear = _edge_sign(sig, fs)
+    first = _edge_sign(sig, fs)
+    edge = _edge_level(sig, fs)
     raw = reps(first * sig)
     n = _completed(raw)
-    need = n + 1 if clear and 2 <= n <= clear_up_to else n
     # each candidate peak gives at most one rep: skip an orientation that cannot win
-    if candidate_peaks(-first * sig, fs, min_prominence=min_prom)[0].size > need:
-        alt = reps(-first * sig)
-        if _completed(alt) > need:
-            return alt, -first
+    if candidate_peaks(-first * sig, fs, min_prominence=min_prom)[0].size + 1 < n:
+        return raw, first
+    alt = reps(-first * sig)
+    n_alt = _completed(alt)
+    clear = n <= clear_up_to and _rests_at_start(raw, first * edge)
+    clear_alt = n_alt <= clear_up_to and _rests_at_start(alt, -first * edge)
+    score, score_alt = n + 1.5 * (clear and not clear_alt), n_alt + 1.5 * (clear_alt and not clear)
+    if score_alt > score:
+        return alt, -first
     return (raw if n else []), first
 
 
@@ -123,7 +143,7 @@ def reps_in_window(
     arc = math.radians(info.arc_deg)
     raw_d: list[RawRep] = []
     r_sig = rot
-    sign = (-1.0 if first_down else 1.0) if known else _edge_sign(x, fs)[0]
+    sign = (-1.0 if first_down else 1.0) if known else _edge_sign(x, fs)
     if amp_d >= MIN_DISP_M:
         raw_d, sign = _oriented_reps(x, fs, 0.6 * MIN_DISP_M, arc, sign if known else None)
     kind, raw = "displacement", raw_d

@@ -110,12 +110,13 @@ def _oriented_reps(
     edge = _edge_level(sig, fs)
     raw = reps(first * sig)
     n = _completed(raw)
+    clear = n <= clear_up_to and _rests_at_start(raw, first * edge)
     # each candidate peak gives at most one rep: skip an orientation that cannot win
-    if candidate_peaks(-first * sig, fs, min_prominence=min_prom)[0].size + 1 < n:
-        return raw, first
+    n_peaks = candidate_peaks(-first * sig, fs, min_prominence=min_prom)[0].size
+    if n_peaks <= (n if clear else n - 2):
+        return (raw if n else []), first
     alt = reps(-first * sig)
     n_alt = _completed(alt)
-    clear = n <= clear_up_to and _rests_at_start(raw, first * edge)
     clear_alt = n_alt <= clear_up_to and _rests_at_start(alt, -first * edge)
     score, score_alt = n + 1.5 * (clear and not clear_alt), n_alt + 1.5 * (clear_alt and not clear)
     if score_alt > score:

@@ -234,6 +234,17 @@ def test_wrist_tilts_are_halves_when_they_come_twice_as_often_as_the_reps() -> N
     assert [(f.n_reps, f.signal) for f in found] == [(6, "displacement"), (10, "displacement")]
 
 
+def test_a_hip_rotation_that_tracks_the_displacement_is_not_halves_of_its_reps() -> None:
+    # slow RDLs, a hip sensor without gyro, a noisy accelerometer: the drifting displacement
+    # finds 6 of the second set's 10 reps, so the rotation's 10 come about twice as often;
+    # but the pelvis turns with the lift (the two correlate), it does not tilt forth and back
+    # within each rep, and its reps are the set's (the displacement's 6 lost the set: 0 of 10)
+    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
+    s = _grid_session("romanian_deadlift", "6-0-1-0", "hip", 25.0, 369, gyro=False, **noisy)
+    found = detect(s.imu, exercise="romanian_deadlift")
+    assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
+
+
 def test_a_biased_accelerometer_on_a_turning_hip_counts_slow_reps() -> None:
     # slow RDLs, a hip sensor without gyro, an accelerometer biased by 0.4 m/s² per axis: along
     # gravity the bias changes with the pelvis's tilt, in step with each rep, and the drifting

@@ -175,9 +175,11 @@ def reps_in_window(
         # leave much of the rotation's reps uncovered (a displacement lost in drift)
         ratio = median_rep_len(raw_r) / median_rep_len(raw_d) if done_d >= 2 else math.nan
         # ... or, when the displacement's reps are timed short (a slow eccentric lost in
-        # drift), about twice as many rotation reps, coming twice as often
+        # drift), about twice as many rotation reps, coming twice as often; not from a
+        # rotation that tracks the displacement (a hip's: a wrist tilting forth and back
+        # within each rep does not), whose extra reps are the ones the drift lost
         every = _median_period(raw_r) / _median_period(raw_d) if done_d >= 3 else math.nan
-        twice = 0.4 <= every <= 0.6 and 1.5 * done_d <= done_r <= 2.5 * done_d
+        twice = not tracks and 0.4 <= every <= 0.6 and 1.5 * done_d <= done_r <= 2.5 * done_d
         halves = (
             (0.25 <= ratio < 0.7 or twice)
             and done_d < done_r <= 3 * done_d

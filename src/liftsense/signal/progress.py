@@ -172,16 +172,18 @@ def reps_in_window(
         # more rotation reps than displacement reps, up to three per rep, each a quarter to
         # 70 % as long and lying within them: halves of the displacement's reps (a wrist that
         # tilts forth and back within each squat); not when those overlap one another or
-        # leave much of the rotation's reps uncovered (a displacement lost in drift)
+        # leave much of the rotation's reps uncovered (a displacement lost in drift), and
+        # never from a rotation that tracks the displacement (a hip or a thigh turning with
+        # the lift; a wrist tilting forth and back within each rep does not): its extra reps
+        # are the ones the drift lost, and its reps are shorter for leaving out the pauses
         ratio = median_rep_len(raw_r) / median_rep_len(raw_d) if done_d >= 2 else math.nan
         # ... or, when the displacement's reps are timed short (a slow eccentric lost in
-        # drift), about twice as many rotation reps, coming twice as often; not from a
-        # rotation that tracks the displacement (a hip's: a wrist tilting forth and back
-        # within each rep does not), whose extra reps are the ones the drift lost
+        # drift), about twice as many rotation reps, coming twice as often
         every = _median_period(raw_r) / _median_period(raw_d) if done_d >= 3 else math.nan
-        twice = not tracks and 0.4 <= every <= 0.6 and 1.5 * done_d <= done_r <= 2.5 * done_d
+        twice = 0.4 <= every <= 0.6 and 1.5 * done_d <= done_r <= 2.5 * done_d
         halves = (
-            (0.25 <= ratio < 0.7 or twice)
+            not tracks
+            and (0.25 <= ratio < 0.7 or twice)
             and done_d < done_r <= 3 * done_d
             and not _tangled(raw_d)
             and _covered(raw_r, raw_d) >= 0.6

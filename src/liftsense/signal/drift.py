@@ -35,6 +35,7 @@ def velocity_correction(
     open_start: bool = False,
     open_end: bool = False,
     still: list[int] | None = None,
+    hold_far_pauses: bool = True,
 ) -> FloatArray:
     """Velocity error to subtract from ``v`` (piecewise linear between knots).
 
@@ -45,7 +46,8 @@ def velocity_correction(
     ``still`` (the far turnaround of a rep the recording cut). The far
     turnaround of a rep without a pause is a free knot, set so that the rep returns to the
     level it started from: its extreme is too flat to place within the few samples where a
-    fast movement still moves.
+    fast movement still moves. Without ``hold_far_pauses`` a far turnaround with a pause is
+    a free knot too (for pauses that may be a slow movement's imperceptible start).
     """
     n = v.size
     rows = sorted(raw, key=lambda r: r.out_on)
@@ -67,7 +69,7 @@ def velocity_correction(
         nxt = rows[k + 1].out_on if k + 1 < len(rows) else None
         far_pause = r.back_on - r.out_arr >= 0.3 * fs
         start_pause = nxt is not None and nxt - r.back_arr >= 0.3 * fs
-        if far_pause:
+        if far_pause and hold_far_pauses:
             pinned |= inside(r.out_arr, r.back_on)
         elif k == len(rows) - 1 and _doubtful(r, rows):
             pinned.add(r.ipk)  # a last rep unlike the others may be a failed attempt

@@ -267,8 +267,14 @@ def reps_in_window(
         return [], disp, kind, ecc_first
     if kind == "rotation":
         # time each rep on the displacement where that is the better clock; the displacement
-        # is held still at the pauses and turnarounds that timing finds, so do it twice
+        # is held still at the pauses and turnarounds that timing finds, so do it twice...
         on_rotation = raw
+        # ... first with the far turnarounds free: a pause the rotation shows there may be the
+        # flat start of the movement back (a forearm hardly tilts as a press starts down), and
+        # a displacement held still through it loses that movement
+        normal = [r for r in raw if not r.failed and not r.cut]
+        loose = velocity_correction(normal, fs, v, hold_far_pauses=False, **knots)
+        disp = sign * np.cumsum(v - loose) / fs
         for _ in range(2):
             raw = _retimed(on_rotation, disp, r_sig, fs, arc)
             normal = [r for r in raw if not r.failed and not r.cut]

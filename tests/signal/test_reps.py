@@ -237,24 +237,25 @@ def test_wrist_tilts_are_halves_when_they_come_twice_as_often_as_the_reps() -> N
     assert [(f.n_reps, f.signal) for f in found] == [(6, "displacement"), (10, "displacement")]
 
 
-def test_a_hip_rotation_that_tracks_the_displacement_is_not_halves_of_its_reps() -> None:
-    # slow RDLs, a hip sensor without gyro, a noisy accelerometer: the drifting displacement
-    # finds 6 of the second set's 10 reps, so the rotation's 10 come about twice as often;
-    # but the pelvis turns with the lift (the two correlate), it does not tilt forth and back
-    # within each rep, and its reps are the set's (the displacement's 6 lost the set: 0 of 10)
+@pytest.mark.parametrize(
+    ("tempo", "rate_hz", "seed"),
+    [
+        # 6-s eccentrics: the drifting displacement finds 6 of the second set's 10 reps, so
+        # the rotation's 10 come about twice as often (the displacement's lost the set)
+        ("6-0-1-0", 25.0, 369),
+        # pauses at both ends: the rotation's reps leave out the pauses the displacement's run
+        # into, so they are two thirds as long (5 of the second set's 10 survived)
+        ("3-1-1-1", 50.0, 377),
+    ],
+)
+def test_a_hip_rotation_that_tracks_the_displacement_is_not_halves_of_its_reps(
+    tempo: str, rate_hz: float, seed: int
+) -> None:
+    # RDLs, a hip sensor without gyro, a noisy accelerometer: the pelvis turns with the lift
+    # (its rotation correlates with the displacement), it does not tilt forth and back within
+    # each rep as a wrist does, so its reps are the set's, not halves of the displacement's
     noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
-    s = _grid_session("romanian_deadlift", "6-0-1-0", "hip", 25.0, 369, gyro=False, **noisy)
-    found = detect(s.imu, exercise="romanian_deadlift")
-    assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
-
-
-def test_a_hip_rotation_that_tracks_the_displacement_is_not_halves_for_shorter_reps() -> None:
-    # RDLs with pauses at both ends, a hip sensor without gyro, a noisy accelerometer: the
-    # rotation's reps leave out the pauses the drifting displacement's reps run into, so they
-    # are two thirds as long, and one more of them is found; they were taken for halves and
-    # the displacement's reps kept (5 of the second set's 10 survived)
-    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
-    s = _grid_session("romanian_deadlift", "3-1-1-1", "hip", 50.0, 377, gyro=False, **noisy)
+    s = _grid_session("romanian_deadlift", tempo, "hip", rate_hz, seed, gyro=False, **noisy)
     found = detect(s.imu, exercise="romanian_deadlift")
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
 

@@ -1,5 +1,5 @@
 """The progress signal of one candidate window, its reps, and the drift control behind them
-(the velocity error itself: ``drift``).
+(the velocity error itself: ``drift``; which way up a signal is: ``orientation``).
 
 A window (see ``segment``) gets two candidate progress signals: the vertical displacement of the
 sensor (``imu.vertical_motion``) and its rotation about its main axis
@@ -34,9 +34,9 @@ from liftsense.signal import imu as _imu
 from liftsense.signal.attempts import attempt_after, mark_abnormal, mark_stalled
 from liftsense.signal.drift import velocity_correction
 from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
+from liftsense.signal.orientation import completed, edge_sign, oriented_reps
 from liftsense.signal.phases import (
     RawRep,
-    candidate_peaks,
     find_reps,
     fit_movement,
     fit_movement_misfit,
@@ -55,73 +55,6 @@ MIN_ROT_RAD = 0.2
 _ROT_PREFERRED_RAD = 0.35
 _MAX_REP_TURN_DEG = 90.0
 _RETIME_MIN_M = 0.12
-_EDGE_CLEAR = 0.25
-
-
-def _edge_level(s: FloatArray, fs: float) -> float:
-    """Level of ``s`` at the window's resting ends (its first and last second)."""
-    k = max(int(fs), 1)
-    return float(np.median(np.concatenate([s[:k], s[-k:]])))
-
-
-def _edge_sign(s: FloatArray, fs: float) -> float:
-    """-1 if ``s`` must be flipped so that the window's resting ends lie nearer its low side."""
-    edge = _edge_level(s, fs)
-    lo, hi = np.quantile(s, [0.05, 0.95])
-    return -1.0 if edge - lo > hi - edge else 1.0
-
-
-def _completed(raw: list[RawRep]) -> int:
-    return sum(not r.failed for r in raw)
-
-
-def _rests_at_start(raw: list[RawRep], edge: float) -> bool:
-    """Whether the resting level ``edge`` lies clearly at the completed reps' start level (four
-    times nearer it than their far end): so it does when they are the lifter's reps, and the
-    other way round when they are the turnarounds between them."""
-    done = [r for r in raw if not r.failed]
-    if len(done) < 2:
-        return False
-    start = float(np.median([0.5 * (r.level0 + r.level2) for r in done]))
-    far = float(np.median([r.level1 for r in done]))
-    return abs(edge - start) < _EDGE_CLEAR * abs(far - edge)
-
-
-def _oriented_reps(
-    sig: FloatArray,
-    fs: float,
-    min_prom: float,
-    arc: float,
-    sign: float | None,
-    clear_up_to: float = math.inf,
-) -> tuple[list[RawRep], float]:
-    """Reps in ``sign * sig``; with ``sign`` None, the orientation giving more completed reps
-    (ties: the one whose resting ends lie low). An orientation whose reps start clearly at
-    the resting level, unlike the other's, wins unless the other finds two more completed
-    reps (a failed attempt or fiddling with the sensor at the end of the set can add one to
-    the turnarounds between reps); not when it finds more than ``clear_up_to``."""
-
-    def reps(s: FloatArray) -> list[RawRep]:
-        return mark_abnormal(find_reps(s, fs, min_prominence=min_prom, arc_rad=arc))
-
-    if sign is not None:
-        return reps(sign * sig), sign
-    first = _edge_sign(sig, fs)
-    edge = _edge_level(sig, fs)
-    raw = reps(first * sig)
-    n = _completed(raw)
-    clear = n <= clear_up_to and _rests_at_start(raw, first * edge)
-    # each candidate peak gives at most one rep: skip an orientation that cannot win
-    n_peaks = candidate_peaks(-first * sig, fs, min_prominence=min_prom)[0].size
-    if n_peaks <= (n if clear else n - 2):
-        return (raw if n else []), first
-    alt = reps(-first * sig)
-    n_alt = _completed(alt)
-    clear_alt = n_alt <= clear_up_to and _rests_at_start(alt, -first * edge)
-    score, score_alt = n + 1.5 * (clear and not clear_alt), n_alt + 1.5 * (clear_alt and not clear)
-    if score_alt > score:
-        return alt, -first
-    return (raw if n else []), first
 
 
 def reps_in_window(
@@ -144,9 +77,9 @@ def reps_in_window(
     arc = math.radians(info.arc_deg)
     raw_d: list[RawRep] = []
     r_sig = rot
-    sign = (-1.0 if first_down else 1.0) if known else _edge_sign(x, fs)
+    sign = (-1.0 if first_down else 1.0) if known else edge_sign(x, fs)
     if amp_d >= MIN_DISP_M:
-        raw_d, sign = _oriented_reps(x, fs, 0.6 * MIN_DISP_M, arc, sign if known else None)
+        raw_d, sign = oriented_reps(x, fs, 0.6 * MIN_DISP_M, arc, sign if known else None)
     kind, raw = "displacement", raw_d
     if amp_r >= MIN_ROT_RAD and (amp_r >= _ROT_PREFERRED_RAD or all(r.failed for r in raw_d)):
         # a joint rotating in step with the movement (thigh, hip, forearm in a curl) can be a
@@ -157,17 +90,17 @@ def reps_in_window(
         r_sign = sign * math.copysign(1.0, corr) if tracks else None
         # more rotation reps than half again the displacement's may be halves of them (below):
         # the count decides their orientation, not the resting ends
-        done_d = _completed(raw_d)
+        done_d = completed(raw_d)
         most = 1.5 * done_d if done_d >= 2 else math.inf
-        raw_r, r_sign = _oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, r_sign, most)
-        done_r = _completed(raw_r)
+        raw_r, r_sign = oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, r_sign, most)
+        done_r = completed(raw_r)
         if tracks and done_r < done_d:
             # the displacement that set the rotation's orientation may itself be off (drift
             # of a noisy accelerometer): the other orientation, if it finds more reps
-            alt, _ = _oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, -r_sign)
-            if _completed(alt) > done_r:
+            alt, _ = oriented_reps(rot, fs, 0.75 * MIN_ROT_RAD, 0.0, -r_sign)
+            if completed(alt) > done_r:
                 raw_r, r_sign, tracks = alt, -r_sign, False
-                done_r = _completed(raw_r)
+                done_r = completed(raw_r)
         r_sig = r_sign * rot
         # more rotation reps than displacement reps, up to three per rep, each a quarter to
         # 70 % as long and lying within them: halves of the displacement's reps (a wrist that

@@ -55,6 +55,10 @@ MIN_ROT_RAD = 0.2
 _ROT_PREFERRED_RAD = 0.35
 _MAX_REP_TURN_DEG = 90.0
 _RETIME_MIN_M = 0.12
+#: Minimum-jerk misfits (see ``phases.fit_movement_misfit``) of a movement that the
+#: displacement times surely, and that the rotation times badly.
+_SURE_MISFIT = 0.02
+_UNSURE_MISFIT = 0.05
 
 
 def reps_in_window(
@@ -223,8 +227,10 @@ def _retimed(
     height of the hand, so it times a press or a curl badly; a thigh's rotation times a squat
     well). The displacement times a rep when it shows both of its movements (at least
     ``_RETIME_MIN_M`` and neither under half the other), each lasting half to twice as long
-    as on the rotation, and its crossing times fit minimum-jerk movements better than the
-    rotation's (``phases.fit_movement_misfit``)."""
+    as on the rotation (unless the displacement fits it as a minimum-jerk movement and the
+    rotation does not: a forearm that tilts most of the way early in a lowering and the rest
+    as the press starts up), and its crossing times fit minimum-jerk movements better than
+    the rotation's (``phases.fit_movement_misfit``)."""
     return [r if r.failed or r.cut else _retime(r, disp, rot, fs, arc) for r in raw]
 
 
@@ -238,11 +244,15 @@ def _retime(r: RawRep, disp: FloatArray, rot: FloatArray, fs: float, arc: float)
         return r
     on_o, dur_o, mis_o = fit_movement_misfit(disp[i0 : pk + 1], l0, d_out, True, arc)
     on_b, dur_b, mis_b = fit_movement_misfit(disp[pk : i1 + 1], l1, d_back, False, arc)
-    ratios = (dur_o / (r.out_arr - r.out_on), dur_b / (r.back_arr - r.back_on))
-    if not all(0.5 <= q <= 2.0 for q in ratios):  # False for NaN: a level never crossed
-        return r
     rot_o = fit_movement_misfit(rot[i0 : r.ipk + 1], r.level0, r.level1 - r.level0, True)
     rot_b = fit_movement_misfit(rot[r.ipk : i1 + 1], r.level1, r.level1 - r.level2, False)
+    ratios = (dur_o / (r.out_arr - r.out_on), dur_b / (r.back_arr - r.back_on))
+    sure = (
+        mis_o <= _SURE_MISFIT and rot_o[2] >= _UNSURE_MISFIT,
+        mis_b <= _SURE_MISFIT and rot_b[2] >= _UNSURE_MISFIT,
+    )
+    if not all(0.5 <= q <= 2.0 or ok for q, ok in zip(ratios, sure, strict=True)):  # False for NaN
+        return r
     if not mis_o + mis_b < rot_o[2] + rot_b[2]:  # False for NaN: keep the rotation's timing
         return r
     out_on, back_on, back_arr = i0 + on_o, pk + on_b, pk + on_b + dur_b

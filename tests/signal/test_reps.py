@@ -237,6 +237,16 @@ def test_wrist_tilts_are_halves_when_they_come_twice_as_often_as_the_reps() -> N
     assert [(f.n_reps, f.signal) for f in found] == [(6, "displacement"), (10, "displacement")]
 
 
+def test_wrist_tilts_are_halves_when_they_come_in_pairs_inside_the_reps() -> None:
+    # paused RDLs at the wrist without gyro: the wrist tilts out on the way down, holds through
+    # the 2-s pause at the bottom and tilts back on the way up, so each tilt lasts more than
+    # 70 % of a rep and they come unevenly (short gaps, then long ones); but each of the
+    # displacement's reps holds two of them, and the set has 6 reps, not 10 or 11
+    s = _grid_session("romanian_deadlift", "2-0-1-0", "wrist", 25.0, 263, paused=True, gyro=False)
+    found = detect(s.imu, exercise="romanian_deadlift")
+    assert [(f.n_reps, f.signal) for f in found] == [(6, "displacement"), (10, "displacement")]
+
+
 @pytest.mark.parametrize(
     ("tempo", "rate_hz", "seed"),
     [

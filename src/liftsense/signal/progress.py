@@ -4,8 +4,8 @@
 A window (see ``segment``) gets two candidate progress signals: the vertical displacement of the
 sensor (``imu.vertical_motion``) and its rotation about its main axis
 (``imu.rotation_progress``). The one that yields more complete reps wins, unless the rotation's
-reps are much shorter than the displacement's, or come about twice as often (a wrist tilting
-forth and back within each rep shows two rotation peaks per rep).
+reps are much shorter than the displacement's, or come about twice as often or in pairs inside
+them (a wrist tilting forth and back within each rep shows two rotation peaks per rep).
 The displacement is then re-integrated with the velocity error removed at every point where the
 load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
 so that the load returns to the level it started from; reps are found again on the result
@@ -115,9 +115,11 @@ def reps_in_window(
         # are the ones the drift lost, and its reps are shorter for leaving out the pauses
         ratio = median_rep_len(raw_r) / median_rep_len(raw_d) if done_d >= 2 else math.nan
         # ... or, when the displacement's reps are timed short (a slow eccentric lost in
-        # drift), about twice as many rotation reps, coming twice as often
+        # drift) or the rotation's long (a pause inside the first tilt), about twice as many
+        # rotation reps, coming twice as often or in pairs inside the displacement's reps
         every = _median_period(raw_r) / _median_period(raw_d) if done_d >= 3 else math.nan
-        twice = 0.4 <= every <= 0.6 and 1.5 * done_d <= done_r <= 2.5 * done_d
+        paired = 0.4 <= every <= 0.6 or _nested(raw_r, raw_d) >= 0.6
+        twice = paired and 1.5 * done_d <= done_r <= 2.5 * done_d
         halves = (
             not tracks
             and (0.25 <= ratio < 0.7 or twice)
@@ -265,6 +267,18 @@ def _median_period(raw: list[RawRep]) -> float:
     fewer than two)."""
     starts = sorted(r.out_on for r in raw if not r.failed)
     return float(np.median(np.diff(starts))) if len(starts) >= 2 else math.nan
+
+
+def _nested(inner: list[RawRep], outer: list[RawRep]) -> float:
+    """The fraction of the completed ``outer`` reps that each hold two or more completed
+    ``inner`` reps for at least half of their time."""
+    done = [r for r in inner if not r.failed]
+    spans = [(r.out_on, r.back_arr) for r in outer if not r.failed]
+    held = 0
+    for a, b in spans:
+        n = sum(max(0.0, min(b, r.back_arr) - max(a, r.out_on)) >= 0.5 * r.length for r in done)
+        held += n >= 2
+    return held / len(spans) if spans else 0.0
 
 
 def _tangled(raw: list[RawRep]) -> bool:

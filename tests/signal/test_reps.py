@@ -247,6 +247,16 @@ def test_wrist_tilts_are_halves_when_they_come_in_pairs_inside_the_reps() -> Non
     assert [(f.n_reps, f.signal) for f in found] == [(6, "displacement"), (10, "displacement")]
 
 
+def test_displacement_reps_that_overlap_one_another_do_not_outvote_the_rotation() -> None:
+    # paused curls at the wrist, a noisy accelerometer: the displacement drifts through each
+    # pause into a second "rep" that overlaps the first, 19 of them for 10 curls; the forearm's
+    # rotation shows the 10 cleanly
+    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
+    s = _grid_session("biceps_curl", "2-0-1-0", "wrist", 50.0, 878, paused=True, **noisy)
+    found = detect(s.imu, exercise="biceps_curl")
+    assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
+
+
 @pytest.mark.parametrize(
     ("tempo", "rate_hz", "seed"),
     [

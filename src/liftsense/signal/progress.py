@@ -128,9 +128,13 @@ def reps_in_window(
             and _covered(raw_r, raw_d) >= 0.6
         )
         # a tie goes to a rotation that tracks the displacement (a thigh or a hip), or whose
-        # reps are much more alike in size: cleaner
-        better = done_r > done_d or (
-            done_r == done_d and (tracks or _size_cv(raw_r) < 0.5 * _size_cv(raw_d))
+        # reps are much more alike in size: cleaner; and half again as many displacement reps
+        # as rotation reps are not reps when they overlap one another and the rotation's do
+        # not (a forearm's drift through a pause turned into a second "rep" inside each)
+        better = (
+            done_r > done_d
+            or (done_r == done_d and (tracks or _size_cv(raw_r) < 0.5 * _size_cv(raw_d)))
+            or (done_d >= 1.5 * done_r and _tangled(raw_d) and not _tangled(raw_r))
         )
         if done_r >= 2 and better and not halves:
             kind, raw = "rotation", raw_r

@@ -16,8 +16,8 @@ forearm's tilt is not linear in the height of the hand that presses or curls (``
 A recording that starts or ends inside a set keeps the rep it cut through, when the recorded
 part looks like the set's reps (range, speed, sensor posture). Reps that typically end with the
 sensor turned by more than a right angle from where they began are a hand turning over, not
-lifting, and are dropped; so is a first or last rep that stands apart from the set after a
-pause with the sensor out of the set's posture (re-racking; see ``posture``).
+lifting, and are dropped; so is a first or last rep with the sensor out of the set's posture
+(re-racking, turning the strap; see ``posture``).
 """
 
 from __future__ import annotations
@@ -128,13 +128,20 @@ def reps_in_window(
             and _covered(raw_r, raw_d) >= 0.6
         )
         # a tie goes to a rotation that tracks the displacement (a thigh or a hip), or whose
-        # reps are much more alike in size: cleaner; and half again as many displacement reps
-        # as rotation reps are not reps when they overlap one another and the rotation's do
-        # not (a forearm's drift through a pause turned into a second "rep" inside each)
+        # reps are much more alike in size: cleaner; and about twice as many displacement reps
+        # as rotation reps are not reps when they overlap one another in pairs and the
+        # rotation's do not (a forearm's drift through a pause turned into a second "rep"
+        # inside each; reps that overlap at an even stride are a set done without pauses)
         better = (
             done_r > done_d
             or (done_r == done_d and (tracks or _size_cv(raw_r) < 0.5 * _size_cv(raw_d)))
-            or (done_d >= 1.5 * done_r and _tangled(raw_d) and not _tangled(raw_r))
+            or (
+                done_r >= 4
+                and 1.75 * done_r <= done_d <= 2.5 * done_r
+                and _tangled(raw_d)
+                and not _tangled(raw_r)
+                and _in_pairs(raw_d)
+            )
         )
         if done_r >= 2 and better and not halves:
             kind, raw = "rotation", raw_r
@@ -283,6 +290,17 @@ def _nested(inner: list[RawRep], outer: list[RawRep]) -> float:
         n = sum(max(0.0, min(b, r.back_arr) - max(a, r.out_on)) >= 0.5 * r.length for r in done)
         held += n >= 2
     return held / len(spans) if spans else 0.0
+
+
+def _in_pairs(raw: list[RawRep]) -> bool:
+    """Whether the completed reps come in pairs: the intervals between their starts alternate
+    short and long (the medians of every other interval differ by over half again)."""
+    starts = sorted(r.out_on for r in raw if not r.failed)
+    gaps = np.diff(starts)
+    if gaps.size < 4:
+        return False
+    a, b = float(np.median(gaps[0::2])), float(np.median(gaps[1::2]))
+    return max(a, b) > 1.5 * min(a, b)
 
 
 def _tangled(raw: list[RawRep]) -> bool:

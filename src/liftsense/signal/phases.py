@@ -104,12 +104,14 @@ def _plateau(seg: FloatArray, ref: float, flat_n: int, rng: FloatArray) -> int:
     whatever follows a set (re-racking, fiddling with the sensor) out of its last rep.
     ``rng[j]`` is the range of ``seg[j : j + flat_n]`` (see ``_window_range``; it may run
     past the end of ``seg``, where it is not used)."""
-    if seg.size < 2:
+    n = seg.size
+    if n < 2:
         return 0
     rmin = np.minimum.accumulate(seg)
-    deep = seg[0] - rmin >= 0.6 * ref
-    j0 = int(np.argmax(deep))
-    if not deep[j0]:
+    deep_at = 0.6 * ref
+    depth = seg[0] - rmin  # non-decreasing: the first deep point is found by bisection
+    j0 = int(depth.searchsorted(deep_at))
+    if j0 == n or not depth[j0] >= deep_at:  # never deep (or NaN)
         return int(np.argmin(seg))
     tail = seg[j0 : j0 + 5 * flat_n + 1]  # the plateau starts within a few seconds
     tol = 0.05 * ref
@@ -117,9 +119,9 @@ def _plateau(seg: FloatArray, ref: float, flat_n: int, rng: FloatArray) -> int:
     n_win = tail.size - flat_n + 1  # windows of flat_n samples that fit in the tail
     if n_win > 0 and flat_n > 1:
         flat = rng[j0 : j0 + n_win] < 0.5 * tol
-        stop[: flat.size] |= flat & (seg[0] - tail[: flat.size] >= 0.6 * ref)
-    hit = np.flatnonzero(stop)
-    end = min(j0 + int(hit[0]) + 2 * flat_n, seg.size - 1) if hit.size else seg.size - 1
+        stop[: flat.size] |= flat & (seg[0] - tail[: flat.size] >= deep_at)
+    hit = int(stop.argmax())
+    end = min(j0 + hit + 2 * flat_n, n - 1) if stop[hit] else n - 1
     return int(np.argmin(seg[: end + 1]))
 
 

@@ -284,6 +284,100 @@ def candidate_peaks(
     return peaks[keep], prom[keep]
 
 
+def _sub_sample(sl: list[float], j: int, level: float) -> float:
+    """Where ``level`` lies between ``sl[j]`` and ``sl[j + 1]``, as ``_cross`` places it."""
+    a, b = sl[j], sl[j + 1]
+    den = b - a
+    return (level - a) / den if den != 0 else 0.0
+
+
+def _fit_at(sl: list[float], base: int, js: list[int], levels: list[float]) -> tuple[float, float]:
+    """``fit_movement``'s onset and duration when every level is crossed, between samples
+    ``base + j`` and ``base + j + 1`` of ``sl`` (``_interp_at``'s arithmetic on floats)."""
+    times = []
+    for j, lv in zip(js, levels, strict=True):
+        a, b = sl[base + j], sl[base + j + 1]
+        times.append(j + (lv - a) / (b - a if b != a else 1.0))
+    dur, onset = _FIT @ np.array(times)
+    return float(onset), float(dur)
+
+
+def _movement_out(
+    s: FloatArray, sl: list[float], i0: int, p: int, lv: list[float], quick: bool, arc_rad: float
+) -> tuple[float | None, float | None, float, float]:
+    """The movement out of a rep, from ``i0`` up to the peak ``p``, as ``find_reps`` judges it:
+    the last rise through its 10 % level ``lv[0]`` and the first rise through its 90 % level
+    ``lv[1]`` after that (``_cross``; None where there is none), and ``fit_movement``'s onset
+    and duration from the last rises through ``lv[2:]`` (NaN if one is missing). ``sl`` is
+    ``s`` as a list; ``quick`` says ``s`` is finite.
+
+    The last rise through a level that the segment ends above follows the last sample below
+    it, where the segment's suffix minimum (non-decreasing) reaches it: one search finds all."""
+    seg = s[i0 : p + 1]
+    if not quick or sl[p] < max(lv):
+        t10 = _cross(seg, lv[0], rising=True, last=True)
+        t90 = None
+        if t10 is not None:
+            c90 = _cross(seg[int(t10) :], lv[1], rising=True, last=False)
+            t90 = None if c90 is None else int(t10) + c90
+        l0 = sl[i0]
+        on, dur = fit_movement(seg, l0, sl[p] - l0, rising=True, arc_rad=arc_rad)
+        return t10, t90, on, dur
+    js = (np.minimum.accumulate(seg[::-1])[::-1].searchsorted(lv) - 1).tolist()
+    on, dur = _fit_at(sl, i0, js[2:], lv[2:]) if min(js[2:]) >= 0 else (math.nan, math.nan)
+    if js[0] < 0:
+        return None, None, on, dur
+    t10 = js[0] + _sub_sample(sl, i0 + js[0], lv[0])
+    st = i0 + int(t10)
+    if sl[st] >= lv[1]:
+        c90 = _cross(s[st : p + 1], lv[1], rising=True, last=False)
+        return t10, (None if c90 is None else int(t10) + c90), on, dur
+    # from below, the first rise ends at the first sample at or above the level
+    k = int((s[st : p + 1] >= lv[1]).argmax())
+    if sl[st + k] < lv[1]:
+        return t10, None, on, dur
+    return t10, int(t10) + (k - 1 + _sub_sample(sl, st + k - 1, lv[1])), on, dur
+
+
+def _movement_back(
+    s: FloatArray, sl: list[float], p: int, i1: int, lv: list[float], quick: bool, arc_rad: float
+) -> tuple[float | None, float | None, float, float]:
+    """The movement back from the peak ``p`` to ``i1``, as ``find_reps`` judges it: the first
+    fall through its 10 % level ``lv[0]`` and the last fall through its 90 % level ``lv[1]``
+    up to the sample after that (``_cross``; None where there is none), and
+    ``fit_movement``'s onset and duration from the first falls through ``lv[2:]`` (NaN if one
+    is missing). ``sl`` is ``s`` as a list; ``quick`` says ``s`` is finite.
+
+    The first fall through a level that the segment starts above ends at the first sample at
+    or below it, where the running minimum (non-increasing) reaches it: one search finds all.
+    """
+    seg = s[p : i1 + 1]
+    n = seg.size
+    if not quick or sl[p] <= max(lv):
+        b10 = _cross(seg, lv[0], rising=False, last=False)
+        b90 = _cross(seg[: int(b10) + 2] if b10 is not None else seg, lv[1], False, True)
+        l1 = sl[p]
+        on, dur = fit_movement(seg, l1, l1 - sl[i1], rising=False, arc_rad=arc_rad)
+        return b10, b90, on, dur
+    # samples above a level: those before the running minimum reaches it
+    ks = (n - np.minimum.accumulate(seg)[::-1].searchsorted(lv, side="right")).tolist()
+    if max(ks[2:]) < n:
+        on, dur = _fit_at(sl, p, [k - 1 for k in ks[2:]], lv[2:])
+    else:
+        on, dur = math.nan, math.nan
+    if ks[0] == n:
+        return None, None, on, dur
+    b10 = ks[0] - 1 + _sub_sample(sl, p + ks[0] - 1, lv[0])
+    m = min(int(b10) + 2, n)
+    if sl[p + m - 1] > lv[1]:
+        return b10, _cross(seg[:m], lv[1], rising=False, last=True), on, dur
+    # ending at or below the level, the last fall starts at the last sample above it
+    j = m - 1 - int((s[p : p + m][::-1] > lv[1]).argmax())
+    if sl[p + j] <= lv[1]:
+        return b10, None, on, dur
+    return b10, j + _sub_sample(sl, p + j, lv[1]), on, dur
+
+
 def find_reps(
     s: FloatArray,
     fs_hz: float,
@@ -311,7 +405,15 @@ def find_reps(
     flat_n = max(int(0.6 * fs_hz), 2)
     search = int(search_s * fs_hz)
     out: list[RawRep] = []
-    pk: list[int] = [int(q) for q in peaks]
+    pk: list[int] = peaks.tolist()
+    proms: list[float] = prom.tolist()
+    # the per-peak work runs on plain floats where it is scalar
+    sl: list[float] = s.tolist()
+    quick = bool(np.isfinite(s).all())
+    # levels of each movement as fractions of its range: 10 %, 90 %, then those fitted
+    frac_out = [0.1, 0.9, *_arc_fraction(_LEVELS, arc_rad).tolist()]
+    frac_back = [0.1, *(1 - _arc_fraction(1 - _LEVELS, arc_rad)).tolist()]
+    shortest, longest = min_move_s * fs_hz, max_move_s * fs_hz
     # range of every flat_n-sample window, once: forwards from p it is rng[p + j], and
     # backwards (s[p - j - flat_n + 1 : p - j + 1]) rng[p - flat_n + 1 - j]
     rng = _window_range(s, flat_n)
@@ -320,38 +422,29 @@ def find_reps(
         hi = min(pk[k + 1] if k + 1 < len(pk) else s.size - 1, p + search)
         b = p - flat_n + 1
         rng_back = rng[b::-1] if b >= 0 else rng[:0]
-        i0 = p - _plateau(s[lo : p + 1][::-1], float(prom[k]), flat_n, rng_back)
-        i1 = p + _plateau(s[p : hi + 1], float(prom[k]), flat_n, rng[p:])
-        l0, l1, l2 = float(s[i0]), float(s[p]), float(s[i1])
+        i0 = p - _plateau(s[lo : p + 1][::-1], proms[k], flat_n, rng_back)
+        i1 = p + _plateau(s[p : hi + 1], proms[k], flat_n, rng[p:])
+        l0, l1, l2 = sl[i0], sl[p], sl[i1]
         d_out, d_back = l1 - l0, l1 - l2
         if min(d_out, d_back) <= 0:
             continue
-        cut = _cut_rep(s, i0, p, i1, float(prom[k]))
-        if cut is not None:  # the recording starts or ends inside this rep: count it
-            out.append(cut)
-            continue
-        seg_out = s[i0 : p + 1]
-        t10 = _cross(seg_out, l0 + 0.1 * d_out, rising=True, last=True)
-        t90 = None
-        if t10 is not None:
-            c90 = _cross(seg_out[int(t10) :], l0 + 0.9 * d_out, rising=True, last=False)
-            t90 = None if c90 is None else int(t10) + c90
-        seg_back = s[p : i1 + 1]
-        b10 = _cross(seg_back, l2 + 0.1 * d_back, rising=False, last=False)
-        b90 = _cross(
-            seg_back[: int(b10) + 2] if b10 is not None else seg_back,
-            l1 - 0.1 * d_back,
-            rising=False,
-            last=True,
+        if i0 <= 1 or i1 >= s.size - 2:
+            cut = _cut_rep(s, i0, p, i1, proms[k])
+            if cut is not None:  # the recording starts or ends inside this rep: count it
+                out.append(cut)
+                continue
+        t10, t90, on_o, dur_out = _movement_out(
+            s, sl, i0, p, [l0 + f * d_out for f in frac_out], quick, arc_rad
         )
         if t10 is None or t90 is None or t90 < t10:
             continue
-        on_o, dur_out = fit_movement(seg_out, l0, d_out, rising=True, arc_rad=arc_rad)
-        if not (min_move_s * fs_hz <= dur_out <= max_move_s * fs_hz):
+        if not (shortest <= dur_out <= longest):
             continue
-        on_b, dur_back = fit_movement(seg_back, l1, d_back, rising=False, arc_rad=arc_rad)
+        # the 10 % level of the way back is measured from its end
+        lv_back = [l2 + 0.1 * d_back, *(l1 - f * d_back for f in frac_back)]
+        b10, b90, on_b, dur_back = _movement_back(s, sl, p, i1, lv_back, quick, arc_rad)
         back_ok = b10 is not None and b90 is not None and b10 >= b90
-        if not (back_ok and min_move_s * fs_hz <= dur_back <= max_move_s * fs_hz):
+        if not (back_ok and shortest <= dur_back <= longest):
             if d_back < 0.5 * d_out:  # went out and never came back: a failed attempt
                 arr = i0 + on_o + dur_out
                 out.append(RawRep(i0 + on_o, arr, arr, arr, l0, l1, l2, i0, p, i1, True))

@@ -51,50 +51,70 @@ def velocity_correction(
     """
     n = v.size
     rows = sorted(raw, key=lambda r: r.out_on)
-    pinned: set[int] = set()
+    # pinned knots: runs of them (every 0.1 s), and single samples
+    runs: list[npt.NDArray[np.float64]] = []
+    single: list[int] = []
     free: list[tuple[int, int, int]] = []
 
-    def inside(a: float, b: float) -> set[int]:
-        return {int(i) for i in np.arange(a + 0.15 * fs, b - 0.15 * fs, 0.1 * fs)}
+    def inside(a: float, b: float) -> npt.NDArray[np.float64]:
+        return np.arange(a + 0.15 * fs, b - 0.15 * fs, 0.1 * fs)
 
     if rows:
         if not open_start:
-            pinned |= {int(i) for i in np.arange(0, rows[0].out_on - 1.0 * fs, 0.1 * fs)}
+            runs.append(np.arange(0, rows[0].out_on - 1.0 * fs, 0.1 * fs))
         if not open_end:
             last = max(r.back_arr for r in rows)
-            pinned |= {int(i) for i in np.arange(last + 0.5 * fs, n, 0.1 * fs)}
-        pinned.add(rows[0].i0)
-        pinned |= set(still or ())
+            runs.append(np.arange(last + 0.5 * fs, n, 0.1 * fs))
+        single.append(rows[0].i0)
+        single += still or ()
     for k, r in enumerate(rows):
         nxt = rows[k + 1].out_on if k + 1 < len(rows) else None
         far_pause = r.back_on - r.out_arr >= 0.3 * fs
         start_pause = nxt is not None and nxt - r.back_arr >= 0.3 * fs
         if far_pause and hold_far_pauses:
-            pinned |= inside(r.out_arr, r.back_on)
+            runs.append(inside(r.out_arr, r.back_on))
         elif k == len(rows) - 1 and _doubtful(r, rows):
-            pinned.add(r.ipk)  # a last rep unlike the others may be a failed attempt
+            single.append(r.ipk)  # a last rep unlike the others may be a failed attempt
         else:
             free.append((r.ipk, r.i0, r.i1))
         if start_pause:
-            pinned |= inside(r.back_arr, float(nxt or 0))
+            runs.append(inside(r.back_arr, float(nxt or 0)))
         else:
-            pinned.add(r.i1)
-    pins = sorted(p for p in pinned if 0 <= p < n)
+            single.append(r.i1)
+    # sample indices (truncated towards zero), sorted, once each, within the window
+    pinned = np.unique(
+        np.concatenate([*(q.astype(np.int64) for q in runs), np.array(single, dtype=np.int64)])
+    )
+    pins = pinned[(pinned >= 0) & (pinned < n)]
     unique: dict[int, tuple[int, int, int]] = {}
     for f in free:
-        if 0 <= f[0] < n and f[0] not in pinned:
+        j = int(pins.searchsorted(f[0]))
+        if 0 <= f[0] < n and not (j < pins.size and pins[j] == f[0]):
             unique.setdefault(f[0], f)
     free = list(unique.values())
-    if not pins:
+    if not pins.size:
         return np.zeros(n)
-    keys = np.array(sorted(pins + [f[0] for f in free]))
+    free_keys = np.array([f[0] for f in free], dtype=np.int64)
+    keys = np.sort(np.concatenate([pins, free_keys]))
+    at = keys.searchsorted(free_keys).tolist()  # where each free knot lies among the knots
+    is_pin = np.ones(keys.size, dtype=bool)
+    is_pin[at] = False
     grid = np.arange(n)
-    base_vals = np.where(np.isin(keys, pins), v[keys], 0.0)
+    base_vals = np.where(is_pin, v[keys], 0.0)
     corr: FloatArray = np.interp(grid, keys, base_vals)
-    for p, i0, i1 in free:
-        hat = np.interp(grid, keys, (keys == p).astype(np.float64))
+    last = keys.size - 1
+    for (p, i0, i1), q in zip(free, at, strict=True):
+        # the hat of knot p rises from the knot before and falls to the knot after (flat to
+        # the end of the window beyond the first or last knot), and is zero elsewhere
+        unit = (keys == p).astype(np.float64)
+        a = 0 if q == 0 else int(keys[q - 1])
+        b = n - 1 if q == last else int(keys[q + 1])
         span = slice(i0, i1 + 1)
-        weight = float(hat[span].sum())
+        weight = float(np.interp(grid[span], keys, unit).sum())
         if weight > 0:
-            corr = corr + hat * float((v[span].sum() - corr[span].sum()) / weight)
+            shift = float((v[span].sum() - corr[span].sum()) / weight)
+            if np.isfinite(shift):
+                corr[a : b + 1] += np.interp(grid[a : b + 1], keys, unit) * shift
+            else:
+                corr = corr + np.interp(grid, keys, unit) * shift
     return corr

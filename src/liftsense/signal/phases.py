@@ -14,7 +14,9 @@ half-way, or one that never comes back is a failed attempt.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -284,14 +286,16 @@ def candidate_peaks(
     return peaks[keep], prom[keep]
 
 
-def _sub_sample(sl: list[float], j: int, level: float) -> float:
+def _sub_sample(sl: Sequence[float], j: int, level: float) -> float:
     """Where ``level`` lies between ``sl[j]`` and ``sl[j + 1]``, as ``_cross`` places it."""
     a, b = sl[j], sl[j + 1]
     den = b - a
     return (level - a) / den if den != 0 else 0.0
 
 
-def _fit_at(sl: list[float], base: int, js: list[int], levels: list[float]) -> tuple[float, float]:
+def _fit_at(
+    sl: Sequence[float], base: int, js: list[int], levels: list[float]
+) -> tuple[float, float]:
     """``fit_movement``'s onset and duration when every level is crossed, between samples
     ``base + j`` and ``base + j + 1`` of ``sl`` (``_interp_at``'s arithmetic on floats)."""
     times = []
@@ -303,7 +307,13 @@ def _fit_at(sl: list[float], base: int, js: list[int], levels: list[float]) -> t
 
 
 def _movement_out(
-    s: FloatArray, sl: list[float], i0: int, p: int, lv: list[float], quick: bool, arc_rad: float
+    s: FloatArray,
+    sl: Sequence[float],
+    i0: int,
+    p: int,
+    lv: list[float],
+    quick: bool,
+    arc_rad: float,
 ) -> tuple[float | None, float | None, float, float]:
     """The movement out of a rep, from ``i0`` up to the peak ``p``, as ``find_reps`` judges it:
     the last rise through its 10 % level ``lv[0]`` and the first rise through its 90 % level
@@ -340,7 +350,13 @@ def _movement_out(
 
 
 def _movement_back(
-    s: FloatArray, sl: list[float], p: int, i1: int, lv: list[float], quick: bool, arc_rad: float
+    s: FloatArray,
+    sl: Sequence[float],
+    p: int,
+    i1: int,
+    lv: list[float],
+    quick: bool,
+    arc_rad: float,
 ) -> tuple[float | None, float | None, float, float]:
     """The movement back from the peak ``p`` to ``i1``, as ``find_reps`` judges it: the first
     fall through its 10 % level ``lv[0]`` and the last fall through its 90 % level ``lv[1]``
@@ -407,8 +423,10 @@ def find_reps(
     out: list[RawRep] = []
     pk: list[int] = peaks.tolist()
     proms: list[float] = prom.tolist()
-    # the per-peak work runs on plain floats where it is scalar
-    sl: list[float] = s.tolist()
+    # the per-peak work runs on plain floats where it is scalar: a float64 array's samples read
+    # through a memoryview are exactly its values (and no copy of them is made)
+    plain = s.dtype == np.float64 and s.flags.c_contiguous
+    sl = cast(Sequence[float], s.data) if plain else cast(Sequence[float], s.tolist())
     quick = bool(np.isfinite(s).all())
     # levels of each movement as fractions of its range: 10 %, 90 %, then those fitted
     frac_out = [0.1, 0.9, *_arc_fraction(_LEVELS, arc_rad).tolist()]

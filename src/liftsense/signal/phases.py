@@ -114,7 +114,7 @@ def _plateau(seg: FloatArray, ref: float, flat_n: int, rng: FloatArray) -> int:
     depth = seg[0] - rmin  # non-decreasing: the first deep point is found by bisection
     j0 = int(depth.searchsorted(deep_at))
     if j0 == n or not depth[j0] >= deep_at:  # never deep (or NaN)
-        return int(np.argmin(seg))
+        return int(seg.argmin())
     tail = seg[j0 : j0 + 5 * flat_n + 1]  # the plateau starts within a few seconds
     tol = 0.05 * ref
     stop = tail - rmin[j0 : j0 + tail.size] > tol  # climbs back after the deep part
@@ -124,7 +124,7 @@ def _plateau(seg: FloatArray, ref: float, flat_n: int, rng: FloatArray) -> int:
         stop[: flat.size] |= flat & (seg[0] - tail[: flat.size] >= deep_at)
     hit = int(stop.argmax())
     end = min(j0 + hit + 2 * flat_n, n - 1) if stop[hit] else n - 1
-    return int(np.argmin(seg[: end + 1]))
+    return int(seg[: end + 1].argmin())
 
 
 def _cross(seg: FloatArray, level: float, rising: bool, last: bool) -> float | None:

@@ -41,12 +41,21 @@ def _session(
     return generate(spec, seed=seed)
 
 
+#: The evaluation grid's noisy sensor (``scripts/eval_reps.py``: NOISE["high"]).
+_NOISY = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
+
+
 def _grid_session(
     exercise: str, tempo: str, placement: str, rate_hz: float, seed: int, **kw: Any
 ) -> SyntheticSession:
     """A session of the evaluation grid (``scripts/eval_reps.py synthetic``)."""
     spec = evaluation_spec(exercise, placement, rate_hz, tempo=Tempo.parse(tempo), **kw)
     return generate(spec, seed=seed)
+
+
+def _sets_found(s: SyntheticSession, exercise: str) -> list[tuple[int, str]]:
+    """Each detected set's rep count and the progress signal that counted it."""
+    return [(f.n_reps, f.signal) for f in detect(s.imu, exercise=exercise)]
 
 
 def _found_in_set(s: SyntheticSession, k: int, exercise: str) -> list[SetResult]:
@@ -177,8 +186,7 @@ def test_slow_curls_found_by_the_wrist_tilt_when_the_displacement_drifts() -> No
 def test_thigh_rotation_is_not_taken_for_halves_of_a_drifting_displacement() -> None:
     # paused squats with a noisy, biased accelerometer: the displacement finds a few long
     # pseudo-reps that miss most of the set; the thigh's rotation finds each squat
-    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
-    s = _grid_session("back_squat", "2-0-1-0", "thigh", 100.0, 138, paused=True, **noisy)
+    s = _grid_session("back_squat", "2-0-1-0", "thigh", 100.0, 138, paused=True, **_NOISY)
     found = _found_in_set(s, 0, "back_squat")
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation")]
 
@@ -187,8 +195,7 @@ def test_a_drifting_displacement_does_not_turn_the_thigh_rotation_upside_down() 
     # slow squats, thigh, a noisy and biased accelerometer without gyro: the displacement
     # drifts half a rep out of step, and oriented like it the thigh's rotation counts the
     # valleys between squats (one short); the other way up it finds every squat
-    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
-    s = _grid_session("back_squat", "3-1-1-1", "thigh", 100.0, 137, gyro=False, **noisy)
+    s = _grid_session("back_squat", "3-1-1-1", "thigh", 100.0, 137, gyro=False, **_NOISY)
     found = _found_in_set(s, 0, "back_squat")
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation")]
 
@@ -222,8 +229,7 @@ def test_turning_the_strap_after_a_set_does_not_turn_the_hip_rotation_upside_dow
     # the lifter turns the sensor by a radian, more than the pelvis turns in a squat, and
     # upside down the rotation finds one rep more (that turn); the reps start at the level the
     # sensor rests at, the turnarounds between them do not
-    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
-    s = _grid_session("back_squat", "2-0-1-0", "hip", 12.5, 160, failed_last=True, **noisy)
+    s = _grid_session("back_squat", "2-0-1-0", "hip", 12.5, 160, failed_last=True, **_NOISY)
     _assert_reps_in_place(s, "back_squat")
 
 
@@ -231,10 +237,8 @@ def test_wrist_tilts_are_halves_when_they_come_twice_as_often_as_the_reps() -> N
     # slow RDLs, a noisy accelerometer at the wrist without gyro: the wrist tilts forth and back
     # within each rep, and the displacement, drifting through the 6-s eccentric, times its reps
     # short, so the tilts look as long as they are; but they come twice as often
-    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
-    s = _grid_session("romanian_deadlift", "6-0-1-0", "wrist", 12.5, 259, gyro=False, **noisy)
-    found = detect(s.imu, exercise="romanian_deadlift")
-    assert [(f.n_reps, f.signal) for f in found] == [(6, "displacement"), (10, "displacement")]
+    s = _grid_session("romanian_deadlift", "6-0-1-0", "wrist", 12.5, 259, gyro=False, **_NOISY)
+    assert _sets_found(s, "romanian_deadlift") == [(6, "displacement"), (10, "displacement")]
 
 
 def test_wrist_tilts_are_halves_when_they_come_in_pairs_inside_the_reps() -> None:
@@ -243,18 +247,15 @@ def test_wrist_tilts_are_halves_when_they_come_in_pairs_inside_the_reps() -> Non
     # 70 % of a rep and they come unevenly (short gaps, then long ones); but each of the
     # displacement's reps holds two of them, and the set has 6 reps, not 10 or 11
     s = _grid_session("romanian_deadlift", "2-0-1-0", "wrist", 25.0, 263, paused=True, gyro=False)
-    found = detect(s.imu, exercise="romanian_deadlift")
-    assert [(f.n_reps, f.signal) for f in found] == [(6, "displacement"), (10, "displacement")]
+    assert _sets_found(s, "romanian_deadlift") == [(6, "displacement"), (10, "displacement")]
 
 
 def test_displacement_reps_that_overlap_one_another_do_not_outvote_the_rotation() -> None:
     # paused curls at the wrist, a noisy accelerometer: the displacement drifts through each
     # pause into a second "rep" that overlaps the first, 19 of them for 10 curls; the forearm's
     # rotation shows the 10 cleanly
-    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
-    s = _grid_session("biceps_curl", "2-0-1-0", "wrist", 50.0, 878, paused=True, **noisy)
-    found = detect(s.imu, exercise="biceps_curl")
-    assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
+    s = _grid_session("biceps_curl", "2-0-1-0", "wrist", 50.0, 878, paused=True, **_NOISY)
+    assert _sets_found(s, "biceps_curl") == [(6, "rotation"), (10, "rotation")]
 
 
 @pytest.mark.parametrize(
@@ -274,18 +275,15 @@ def test_a_hip_rotation_that_tracks_the_displacement_is_not_halves_of_its_reps(
     # RDLs, a hip sensor without gyro, a noisy accelerometer: the pelvis turns with the lift
     # (its rotation correlates with the displacement), it does not tilt forth and back within
     # each rep as a wrist does, so its reps are the set's, not halves of the displacement's
-    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
-    s = _grid_session("romanian_deadlift", tempo, "hip", rate_hz, seed, gyro=False, **noisy)
-    found = detect(s.imu, exercise="romanian_deadlift")
-    assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
+    s = _grid_session("romanian_deadlift", tempo, "hip", rate_hz, seed, gyro=False, **_NOISY)
+    assert _sets_found(s, "romanian_deadlift") == [(6, "rotation"), (10, "rotation")]
 
 
 def test_a_biased_accelerometer_on_a_turning_hip_counts_slow_reps() -> None:
     # slow RDLs, a hip sensor without gyro, an accelerometer biased by 0.4 m/s² per axis: along
     # gravity the bias changes with the pelvis's tilt, in step with each rep, and the drifting
     # displacement lost reps (5 of 6, 8 of 10) until the bias is fitted from the still postures
-    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
-    s = _grid_session("romanian_deadlift", "6-0-1-0", "hip", 100.0, 389, gyro=False, **noisy)
+    s = _grid_session("romanian_deadlift", "6-0-1-0", "hip", 100.0, 389, gyro=False, **_NOISY)
     found = detect(s.imu, exercise="romanian_deadlift")
     assert [f.n_reps for f in found] == [6, 10]
 
@@ -303,8 +301,7 @@ def test_a_tie_goes_to_the_progress_signal_whose_reps_are_alike() -> None:
     # many reps, but the displacement's drift merges two into one four times the size of the
     # others and adds one elsewhere; the rotation's reps are all alike
     s = _grid_session("hip_thrust", "6-0-1-0", "hip", 12.5, 554)
-    found = detect(s.imu, exercise="hip_thrust")
-    assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
+    assert _sets_found(s, "hip_thrust") == [(6, "rotation"), (10, "rotation")]
 
 
 def test_as_many_rotation_reps_as_displacement_reps_are_not_halves() -> None:

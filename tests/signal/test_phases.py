@@ -1,4 +1,5 @@
-"""Crossing times, movement fits and rep finding in a progress signal (``signal.phases``)."""
+"""Crossing times, movement fits (``signal.movement``) and rep finding (``signal.phases``) in a
+progress signal."""
 
 from __future__ import annotations
 
@@ -8,15 +9,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liftsense.signal.phases import (
-    _cross_all,
-    _plateau,
-    _window_range,
-    candidate_peaks,
-    find_reps,
-    fit_movement,
-    fit_movement_misfit,
-)
+from liftsense.signal.movement import _cross_all, fit_movement, fit_movement_misfit
+from liftsense.signal.phases import _plateau, _window_range, candidate_peaks, find_reps
 
 
 def _crossings_by_loop(seg: list[float], level: float, rising: bool, last: bool) -> float:

@@ -16,8 +16,8 @@ forearm's tilt is not linear in the height of the hand that presses or curls (``
 A recording that starts or ends inside a set keeps the rep it cut through, when the recorded
 part looks like the set's reps (range, speed, sensor posture). Reps that typically end with the
 sensor turned by more than a right angle from where they began are a hand turning over, not
-lifting, and are dropped; so is a first or last rep with the sensor out of the set's posture
-(re-racking, turning the strap; see ``posture``).
+lifting, and are dropped; so is a first or last rep that stands apart from the set after a
+pause with the sensor out of the set's posture (re-racking; see ``posture``).
 """
 
 from __future__ import annotations
@@ -34,17 +34,9 @@ from liftsense.signal import imu as _imu
 from liftsense.signal.attempts import attempt_after, mark_abnormal, mark_stalled
 from liftsense.signal.drift import velocity_correction
 from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
+from liftsense.signal.movement import fit_movement, fit_movement_misfit, join_turnaround
 from liftsense.signal.orientation import completed, edge_sign, oriented_reps
-from liftsense.signal.phases import (
-    RawRep,
-    find_reps,
-    fit_movement,
-    fit_movement_misfit,
-    join_turnaround,
-    median_rep_len,
-    rep_gap,
-    reps_overlap,
-)
+from liftsense.signal.phases import RawRep, find_reps, median_rep_len, rep_gap, reps_overlap
 from liftsense.signal.posture import drop_posture_outliers, median_turn_deg, same_posture
 
 __all__ = ["reps_in_window"]
@@ -55,7 +47,7 @@ MIN_ROT_RAD = 0.2
 _ROT_PREFERRED_RAD = 0.35
 _MAX_REP_TURN_DEG = 90.0
 _RETIME_MIN_M = 0.12
-#: Minimum-jerk misfits (see ``phases.fit_movement_misfit``) of a movement that the
+#: Minimum-jerk misfits (see ``movement.fit_movement_misfit``) of a movement that the
 #: displacement times surely, and that the rotation times badly.
 _SURE_MISFIT = 0.02
 _UNSURE_MISFIT = 0.05
@@ -243,7 +235,7 @@ def _retimed(
     as on the rotation (unless the displacement fits it as a minimum-jerk movement and the
     rotation does not: a forearm that tilts most of the way early in a lowering and the rest
     as the press starts up), and its crossing times fit minimum-jerk movements better than
-    the rotation's (``phases.fit_movement_misfit``)."""
+    the rotation's (``movement.fit_movement_misfit``)."""
     return [r if r.failed or r.cut else _retime(r, disp, rot, fs, arc) for r in raw]
 
 
@@ -280,6 +272,11 @@ def _median_period(raw: list[RawRep]) -> float:
     return float(np.median(np.diff(starts))) if len(starts) >= 2 else math.nan
 
 
+def _common(a: float, b: float, r: RawRep) -> float:
+    """Samples that the span from ``a`` to ``b`` shares with the rep ``r``."""
+    return max(0.0, min(b, r.back_arr) - max(a, r.out_on))
+
+
 def _nested(inner: list[RawRep], outer: list[RawRep]) -> float:
     """The fraction of the completed ``outer`` reps that each hold two or more completed
     ``inner`` reps for at least half of their time."""
@@ -287,8 +284,7 @@ def _nested(inner: list[RawRep], outer: list[RawRep]) -> float:
     spans = [(r.out_on, r.back_arr) for r in outer if not r.failed]
     held = 0
     for a, b in spans:
-        n = sum(max(0.0, min(b, r.back_arr) - max(a, r.out_on)) >= 0.5 * r.length for r in done)
-        held += n >= 2
+        held += sum(_common(a, b, r) >= 0.5 * r.length for r in done) >= 2
     return held / len(spans) if spans else 0.0
 
 
@@ -323,7 +319,7 @@ def _covered(inner: list[RawRep], outer: list[RawRep]) -> float:
     done = [r for r in inner if not r.failed]
     held = 0
     for r in done:
-        common = sum(max(0.0, min(b, r.back_arr) - max(a, r.out_on)) for a, b in spans)
+        common = sum(_common(a, b, r) for a, b in spans)
         held += common >= 0.5 * r.length
     return held / len(done) if done else 0.0
 

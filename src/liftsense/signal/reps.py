@@ -37,7 +37,8 @@ import pandas as pd
 
 from liftsense.signal import imu as _imu
 from liftsense.signal.exercises import Exercise, exercise_info
-from liftsense.signal.phases import RawRep, join_turnaround
+from liftsense.signal.movement import join_turnaround
+from liftsense.signal.phases import RawRep
 from liftsense.signal.progress import reps_in_window
 from liftsense.signal.segment import candidate_windows, marker_windows
 

@@ -51,8 +51,25 @@ def _cross(seg: FloatArray, level: float, rising: bool, last: bool) -> float | N
     if hit.size == 0:
         return None
     j = int(hit[-1] if last else hit[0])
-    den = b[j] - a[j]
-    return j + (float((level - a[j]) / den) if den != 0 else 0.0)
+    return j + float(_sub_sample(seg, j, level))
+
+
+def _last_below(seg: FloatArray, levels: FloatArray | list[float]) -> npt.NDArray[np.intp]:
+    """For each level, the last sample of ``seg`` below it (-1 if none): where the suffix
+    minimum (non-decreasing) reaches it. When ``seg`` ends at or above the level, the last
+    rise through it starts there."""
+    out: npt.NDArray[np.intp] = np.minimum.accumulate(seg[::-1])[::-1].searchsorted(levels) - 1
+    return out
+
+
+def _first_at_or_below(seg: FloatArray, levels: FloatArray | list[float]) -> npt.NDArray[np.intp]:
+    """For each level, the first sample of ``seg`` at or below it (``seg.size`` if none):
+    where the running minimum (non-increasing) reaches it. When ``seg`` starts above the
+    level, the first fall through it ends there."""
+    out: npt.NDArray[np.intp] = seg.size - np.minimum.accumulate(seg)[::-1].searchsorted(
+        levels, side="right"
+    )
+    return out
 
 
 def _arc_fraction(progress: FloatArray, arc_rad: float) -> FloatArray:
@@ -80,14 +97,10 @@ def _cross_all(seg: FloatArray, levels: FloatArray, rising: bool, last: bool) ->
     """``_cross`` for several levels at once (NaN where a level is never crossed)."""
     n = seg.size
     if n >= 2 and rising and last and seg[-1] >= levels.max():
-        # the last rise through L follows the last sample below L: where the suffix minimum
-        # (non-decreasing) reaches L
-        j = np.searchsorted(np.minimum.accumulate(seg[::-1])[::-1], levels, side="left") - 1
+        j = _last_below(seg, levels)
         return _interp_at(seg, levels, j, j >= 0)
     if n >= 2 and not rising and not last and seg[0] > levels.max():
-        # the first fall through L ends at the first sample at or below L: where the running
-        # minimum (non-increasing) reaches L
-        k = np.searchsorted(-np.minimum.accumulate(seg), -levels, side="left")
+        k = _first_at_or_below(seg, levels)
         return _interp_at(seg, levels, k - 1, k < n)
     a, b = seg[:-1][None, :], seg[1:][None, :]
     lv = levels[:, None]
@@ -157,8 +170,8 @@ def join_turnaround(
     return t, t
 
 
-def _sub_sample(sl: Sequence[float], j: int, level: float) -> float:
-    """Where ``level`` lies between ``sl[j]`` and ``sl[j + 1]``, as ``_cross`` places it."""
+def _sub_sample(sl: Sequence[float] | FloatArray, j: int, level: float) -> float:
+    """Where ``level`` lies between ``sl[j]`` and ``sl[j + 1]`` (a fraction of the step)."""
     a, b = sl[j], sl[j + 1]
     den = b - a
     return (level - a) / den if den != 0 else 0.0
@@ -192,8 +205,7 @@ def movement_out(
     ``fit_movement``'s onset and duration from the last rises through ``lv[2:]`` (NaN if one
     is missing). ``sl`` is ``s`` as a sequence of floats; ``quick`` says ``s`` is finite.
 
-    The last rise through a level that the segment ends above follows the last sample below
-    it, where the segment's suffix minimum (non-decreasing) reaches it: one search finds all."""
+    One search finds the last rises through all levels (``_last_below``)."""
     seg = s[i0 : p + 1]
     if not quick or sl[p] < max(lv):
         t10 = _cross(seg, lv[0], rising=True, last=True)
@@ -204,7 +216,7 @@ def movement_out(
         l0 = sl[i0]
         on, dur = fit_movement(seg, l0, sl[p] - l0, rising=True, arc_rad=arc_rad)
         return t10, t90, on, dur
-    js = (np.minimum.accumulate(seg[::-1])[::-1].searchsorted(lv) - 1).tolist()
+    js = _last_below(seg, lv).tolist()
     on, dur = _fit_at(sl, i0, js[2:], lv[2:]) if min(js[2:]) >= 0 else (math.nan, math.nan)
     if js[0] < 0:
         return None, None, on, dur
@@ -235,9 +247,7 @@ def movement_back(
     ``fit_movement``'s onset and duration from the first falls through ``lv[2:]`` (NaN if one
     is missing). ``sl`` is ``s`` as a sequence of floats; ``quick`` says ``s`` is finite.
 
-    The first fall through a level that the segment starts above ends at the first sample at
-    or below it, where the running minimum (non-increasing) reaches it: one search finds all.
-    """
+    One search finds the first falls through all levels (``_first_at_or_below``)."""
     seg = s[p : i1 + 1]
     n = seg.size
     if not quick or sl[p] <= max(lv):
@@ -246,8 +256,7 @@ def movement_back(
         l1 = sl[p]
         on, dur = fit_movement(seg, l1, l1 - sl[i1], rising=False, arc_rad=arc_rad)
         return b10, b90, on, dur
-    # samples above a level: those before the running minimum reaches it
-    ks = (n - np.minimum.accumulate(seg)[::-1].searchsorted(lv, side="right")).tolist()
+    ks = _first_at_or_below(seg, lv).tolist()
     if max(ks[2:]) < n:
         on, dur = _fit_at(sl, p, [k - 1 for k in ks[2:]], lv[2:])
     else:

@@ -113,8 +113,5 @@ def velocity_correction(
         weight = float(np.interp(grid[span], keys, unit).sum())
         if weight > 0:
             shift = float((v[span].sum() - corr[span].sum()) / weight)
-            if np.isfinite(shift):
-                corr[a : b + 1] += np.interp(grid[a : b + 1], keys, unit) * shift
-            else:
-                corr = corr + np.interp(grid, keys, unit) * shift
+            corr[a : b + 1] += np.interp(grid[a : b + 1], keys, unit) * shift
     return corr

@@ -9,7 +9,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liftsense.signal.movement import _cross_all, fit_movement, fit_movement_misfit
+from liftsense.signal.movement import (
+    _cross_all,
+    fit_movement,
+    fit_movement_misfit,
+    level_fractions,
+    movement_back,
+    movement_out,
+)
 from liftsense.signal.phases import _plateau, _window_range, candidate_peaks, find_reps
 
 
@@ -45,6 +52,26 @@ def test_crossing_times_match_a_sample_by_sample_scan(
         got = _cross_all(np.array(s), lv, rising=rising, last=rising)
         want = [_crossings_by_loop(s, float(v), rising, rising) for v in lv]
         np.testing.assert_array_equal(got, np.array(want))
+
+
+@settings(max_examples=300, deadline=None)
+@given(seg=_values, arc=st.sampled_from([0.0, 1.2]))
+def test_the_movement_searches_agree_with_the_crossing_scan(seg: list[float], arc: float) -> None:
+    # find_reps times a movement with one search of the running or suffix minimum when the
+    # signal is finite; the crossing scan (quick=False) is the reference
+    s = np.array([*seg, max(seg) + 1.0, *seg])
+    p = len(seg)
+    frac_out, frac_back = level_fractions(arc)
+    l0, l1, l2 = s[0], s[p], s[-1]
+    lv_out = [l0 + f * (l1 - l0) for f in frac_out]
+    lv_back = [l2 + 0.1 * (l1 - l2), *(l1 - f * (l1 - l2) for f in frac_back)]
+    sl = s.tolist()
+
+    def both(quick: bool) -> tuple[object, object]:
+        out = movement_out(s, sl, 0, p, lv_out, quick, arc)
+        return out, movement_back(s, sl, p, s.size - 1, lv_back, quick, arc)
+
+    np.testing.assert_equal(both(True), both(False))
 
 
 def _min_jerk(n: int) -> np.ndarray:

@@ -17,7 +17,13 @@ from liftsense.signal.movement import (
     movement_back,
     movement_out,
 )
-from liftsense.signal.phases import _plateau, _window_range, candidate_peaks, find_reps
+from liftsense.signal.phases import (
+    _plateau,
+    _reverses,
+    _window_range,
+    candidate_peaks,
+    find_reps,
+)
 
 
 def _crossings_by_loop(seg: list[float], level: float, rising: bool, last: bool) -> float:
@@ -111,6 +117,20 @@ def test_plateau_stops_at_the_first_rest_after_the_descent() -> None:
     seg = np.concatenate([1 - _min_jerk(30), np.zeros(40), -_min_jerk(30)])
     end = _plateau(seg, 1.0, 20, _window_range(seg, 20))
     assert 28 <= end <= 70  # on the rest, not in the re-racking
+
+
+def test_a_wobble_at_the_far_end_is_not_a_reversal_but_sinking_back_part_way_is() -> None:
+    up = _min_jerk(50)
+    # a wrist's double peak: at the top, back by a quarter of the range, then up again
+    wobble = np.concatenate([up, 1 - 0.25 * _min_jerk(10), 0.75 + 0.25 * _min_jerk(10)])
+    assert not _reverses(wobble, 1.0, rising=True)
+    # the same quarter given back part-way up is a stall
+    stall = np.concatenate([0.4 * up, 0.4 - 0.25 * _min_jerk(10), 0.15 + 0.85 * up])
+    assert _reverses(stall, 1.0, rising=True)
+    # a third given back at the top is more than a wobble, going down as going up
+    sink = np.concatenate([up, 1 - 0.35 * _min_jerk(10), 0.65 + 0.35 * _min_jerk(10)])
+    assert _reverses(sink, 1.0, rising=True)
+    assert _reverses(1 - sink, 1.0, rising=False) and not _reverses(1 - wobble, 1.0, rising=False)
 
 
 def _reps_signal(fs: float, tempo: tuple[float, float, float, float], n: int) -> np.ndarray:

@@ -174,6 +174,16 @@ def test_a_squat_that_stalls_and_sinks_back_is_a_failed_attempt() -> None:
     assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
 
 
+def test_a_bench_press_left_on_the_chest_is_a_failed_attempt() -> None:
+    # at the wrist the forearm's tilt barely shows the last press stalling and sinking back: the
+    # rep found there sat at the bottom for 9 s (on the chest, until the spotter took the bar)
+    s = _grid_session(
+        "bench_press", "2-0-1-0", "wrist", 25.0, 670, failed_last=True, gyro=True, **_NOISY
+    )
+    found = detect(s.imu, exercise="bench_press")
+    assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
+
+
 def test_slow_curls_found_by_the_wrist_tilt_when_the_displacement_drifts() -> None:
     # 6-s eccentrics drift the wrist's displacement into overlapping pseudo-reps; the forearm's
     # rotation finds each curl (not halves of the displacement's reps)

@@ -33,6 +33,8 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 _REVERSAL = 0.2
+_FAR_END = 0.85
+_FAR_REVERSAL = 0.3
 
 
 @dataclass(frozen=True)
@@ -111,10 +113,20 @@ def _plateau(seg: FloatArray, ref: float, flat_n: int, rng: FloatArray) -> int:
 
 
 def _reverses(seg: FloatArray, span: float, rising: bool) -> bool:
+    """Whether the movement ``seg`` (of range ``span``) goes back by more than ``_REVERSAL``
+    of its range before completing. Near its far end (past ``_FAR_END`` of the range) it must
+    go back by ``_FAR_REVERSAL``: a wrist's tilt can wobble at the turnaround (a double peak)
+    where a stalled movement sinks back from part-way."""
     if seg.size < 2 or span <= 0:
         return False
-    back = np.maximum.accumulate(seg) - seg if rising else seg - np.minimum.accumulate(seg)
-    return bool(back.max() > _REVERSAL * span)
+    if rising:
+        reached = np.maximum.accumulate(seg)
+        back, gone = reached - seg, reached - seg[0]
+    else:
+        reached = np.minimum.accumulate(seg)
+        back, gone = seg - reached, seg[0] - reached
+    allowed = np.where(gone >= _FAR_END * span, _FAR_REVERSAL, _REVERSAL) * span
+    return bool((back > allowed).any())
 
 
 def _cut_rep(s: FloatArray, i0: int, p: int, i1: int, prom: float) -> RawRep | None:

@@ -49,6 +49,8 @@ _MIN_REP_S = 0.6
 _SET_SPLIT_S = 8.0
 _MIN_REL_ROM = 0.35
 _MIN_ROM_M = 0.04
+_STUCK_S = 5.0
+_STUCK_OVER_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,17 @@ def _level_size(r: RawRep) -> float:
     return r.excursion
 
 
+def _stuck_last(chunk: list[RawRep], fs: float) -> bool:
+    """Whether a set's last rep stayed at the bottom of its eccentric at least ``_STUCK_S``,
+    and ``_STUCK_OVER_S`` longer than the set's other reps paused there: a rep that failed and
+    was brought back by a spotter or from the safeties. A wrist's tilt may not show the
+    concentric stalling; the time under the bar does."""
+    if len(chunk) < 3:
+        return False
+    pauses = [max(r.back_on - r.out_arr, 0.0) / fs for r in chunk]
+    return pauses[-1] >= max(_STUCK_S, float(np.median(pauses[:-1])) + _STUCK_OVER_S)
+
+
 def _to_results(
     raw: list[RawRep],
     disp: FloatArray,
@@ -191,6 +204,7 @@ def _to_results(
     range of motion in ``disp``, or with ``by_levels``, when that displacement is too small to
     tell reps apart (median under ``_MIN_ROM_M``), the excursion in the progress signal the
     reps were found on (a rotation whose displacement is millimetres: triceps dips at the wrist).
+    A last rep stuck at the bottom (``_stuck_last``) counts as failed.
     """
     groups: list[tuple[list[RepResult], int]] = []
     done = [r for r in raw if not r.failed]
@@ -205,6 +219,9 @@ def _to_results(
     if cur:
         chunks.append(cur)
     for chunk in chunks:
+        stuck = ecc_first and _stuck_last(chunk, fs)
+        if stuck:
+            chunk = chunk[:-1]
         reps: list[RepResult] = []
         starts = [r.out_on for r in chunk]
         ends = [r.back_arr for r in chunk]
@@ -250,7 +267,7 @@ def _to_results(
         reps = [r for r, k in zip(reps, keep, strict=True) if k]
         reps = [replace(r, index=k) for k, r in enumerate(reps, start=1)]
         last = chunk[-1]
-        failed = sum(1 for r in raw if r.failed and r.out_on > last.out_on)
+        failed = sum(1 for r in raw if r.failed and r.out_on > last.out_on) + stuck
         groups.append((reps, failed))
     return groups
 

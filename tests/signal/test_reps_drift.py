@@ -118,3 +118,16 @@ def test_a_lowering_the_forearm_tilts_through_early_is_timed_on_the_displacement
     pairs = list(zip(first.reps, truth, strict=True))
     assert float(np.median([abs(r.start_s - t["start_s"]) for r, t in pairs])) < 0.3
     assert float(np.median([abs(r.eccentric_s - t["eccentric_s"]) for r, t in pairs])) < 0.3
+
+
+def test_a_slow_squat_is_timed_to_the_bottom_the_thigh_turns_to() -> None:
+    # 6-s squats, thigh sensor without gyro, a noisy accelerometer: the displacement loses each
+    # lowering's last second in the noise and shows a 1-2 s pause at the bottom, while the
+    # thigh's tilt still turns through it; the tilt times the bottom, the displacement the rest
+    s = _session("back_squat", "thigh", 50.0, "6-0-1-0", gyro=False, seed=129)
+    first, truth = detect(s.imu, exercise="back_squat")[0], s.truth.sets[0]["reps"]
+    assert first.signal == "rotation" and first.n_reps == len(truth)
+    pairs = list(zip(first.reps, truth, strict=True))[1:]  # the first starts after an unrack
+    assert float(np.median([abs(r.eccentric_s - t["eccentric_s"]) for r, t in pairs])) < 0.15
+    assert float(np.median([r.bottom_pause_s for r, _ in pairs])) < 0.1
+    assert float(np.median([abs(r.concentric_s - t["concentric_s"]) for r, t in pairs])) < 0.1

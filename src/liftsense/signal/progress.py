@@ -12,7 +12,7 @@ so that the load returns to the level it started from; reps are found again on t
 (a rep that pass turns into a failed attempt, though it lasts like its neighbours and follows
 or precedes one without a pause, was mis-corrected and keeps its first timing).
 Reps found on the rotation are timed on the displacement where that is the better clock: a
-forearm's tilt is not linear in the height of the hand that presses or curls (``_retimed``).
+forearm's tilt is not linear in the height of the hand that presses or curls (``retime``).
 A recording that starts or ends inside a set keeps the rep it cut through, when the recorded
 part looks like the set's reps (range, speed, sensor posture). Reps that typically end with the
 sensor turned by more than a right angle from where they began are a hand turning over, not
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -34,10 +33,11 @@ from liftsense.signal import imu as _imu
 from liftsense.signal.attempts import attempt_after, mark_abnormal, mark_stalled
 from liftsense.signal.drift import velocity_correction
 from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
-from liftsense.signal.movement import fit_movement, fit_movement_misfit, join_turnaround
+from liftsense.signal.movement import fit_movement
 from liftsense.signal.orientation import completed, edge_sign, oriented_reps
 from liftsense.signal.phases import RawRep, find_reps, median_rep_len, rep_gap, reps_overlap
 from liftsense.signal.posture import drop_posture_outliers, median_turn_deg, same_posture
+from liftsense.signal.retime import retimed
 
 __all__ = ["reps_in_window"]
 
@@ -46,11 +46,6 @@ MIN_DISP_M = 0.08
 MIN_ROT_RAD = 0.2
 _ROT_PREFERRED_RAD = 0.35
 _MAX_REP_TURN_DEG = 90.0
-_RETIME_MIN_M = 0.12
-#: Minimum-jerk misfits (see ``movement.fit_movement_misfit``) of a movement that the
-#: displacement times surely, and that the rotation times badly.
-_SURE_MISFIT = 0.02
-_UNSURE_MISFIT = 0.05
 
 
 def reps_in_window(
@@ -218,51 +213,10 @@ def reps_in_window(
         loose = velocity_correction(normal, fs, v, hold_far_pauses=False, **knots)
         disp = sign * np.cumsum(v - loose) / fs
         for _ in range(2):
-            raw = _retimed(on_rotation, disp, r_sig, fs, arc)
+            raw = retimed(on_rotation, disp, r_sig, fs, arc)
             normal = [r for r in raw if not r.failed and not r.cut]
             disp = sign * np.cumsum(v - velocity_correction(normal, fs, v, **knots)) / fs
     return raw, disp, kind, ecc_first
-
-
-def _retimed(
-    raw: list[RawRep], disp: FloatArray, rot: FloatArray, fs: float, arc: float
-) -> list[RawRep]:
-    """Reps found on the rotation ``rot``, each with its movements timed on the displacement
-    ``disp`` instead when that is the better clock (a forearm's tilt is not linear in the
-    height of the hand, so it times a press or a curl badly; a thigh's rotation times a squat
-    well). The displacement times a rep when it shows both of its movements (at least
-    ``_RETIME_MIN_M`` and neither under half the other), each lasting half to twice as long
-    as on the rotation (unless the displacement fits it as a minimum-jerk movement and the
-    rotation does not: a forearm that tilts most of the way early in a lowering and the rest
-    as the press starts up), and its crossing times fit minimum-jerk movements better than
-    the rotation's (``movement.fit_movement_misfit``)."""
-    return [r if r.failed or r.cut else _retime(r, disp, rot, fs, arc) for r in raw]
-
-
-def _retime(r: RawRep, disp: FloatArray, rot: FloatArray, fs: float, arc: float) -> RawRep:
-    """One rep of ``_retimed``: timed on ``disp``, or ``r`` unchanged."""
-    i0, i1 = r.i0, r.i1
-    pk = i0 + int(np.argmax(disp[i0 : i1 + 1]))
-    l0, l1, l2 = float(disp[i0]), float(disp[pk]), float(disp[i1])
-    d_out, d_back = l1 - l0, l1 - l2
-    if min(d_out, d_back) < max(0.5 * max(d_out, d_back), _RETIME_MIN_M):
-        return r
-    on_o, dur_o, mis_o = fit_movement_misfit(disp[i0 : pk + 1], l0, d_out, True, arc)
-    on_b, dur_b, mis_b = fit_movement_misfit(disp[pk : i1 + 1], l1, d_back, False, arc)
-    rot_o = fit_movement_misfit(rot[i0 : r.ipk + 1], r.level0, r.level1 - r.level0, True)
-    rot_b = fit_movement_misfit(rot[r.ipk : i1 + 1], r.level1, r.level1 - r.level2, False)
-    ratios = (dur_o / (r.out_arr - r.out_on), dur_b / (r.back_arr - r.back_on))
-    sure = (
-        mis_o <= _SURE_MISFIT and rot_o[2] >= _UNSURE_MISFIT,
-        mis_b <= _SURE_MISFIT and rot_b[2] >= _UNSURE_MISFIT,
-    )
-    if not all(0.5 <= q <= 2.0 or ok for q, ok in zip(ratios, sure, strict=True)):  # False for NaN
-        return r
-    if not mis_o + mis_b < rot_o[2] + rot_b[2]:  # False for NaN: keep the rotation's timing
-        return r
-    out_on, back_on, back_arr = i0 + on_o, pk + on_b, pk + on_b + dur_b
-    out_arr, back_on = join_turnaround(out_on + dur_o, dur_o, back_on, dur_b, fs)
-    return replace(r, out_on=out_on, out_arr=out_arr, back_on=back_on, back_arr=back_arr)
 
 
 def _median_period(raw: list[RawRep]) -> float:

@@ -114,9 +114,9 @@ def _plateau(seg: FloatArray, ref: float, flat_n: int, rng: FloatArray) -> int:
 
 def _reverses(seg: FloatArray, span: float, rising: bool) -> bool:
     """Whether the movement ``seg`` (of range ``span``) goes back by more than ``_REVERSAL``
-    of its range before completing. Near its far end (past ``_FAR_END`` of the range) it must
-    go back by ``_FAR_REVERSAL``: a wrist's tilt can wobble at the turnaround (a double peak)
-    where a stalled movement sinks back from part-way."""
+    of its range before completing. Once ``seg`` has covered ``_FAR_END`` of that range it
+    must go back by ``_FAR_REVERSAL``: a wrist's tilt can wobble at the turnaround (a double
+    peak), where a stalled movement sinks back from part-way."""
     if seg.size < 2 or span <= 0:
         return False
     if rising:

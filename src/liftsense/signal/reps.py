@@ -14,9 +14,11 @@ in any orientation, 12.5-416 Hz, with or without gyro. Steps:
 4. ``phases.find_reps``: prominent excursions of that signal, each movement timed by fitting
    the crossing times of 20-80 % of its range to a minimum-jerk profile; reps that reverse
    part-way or never come back, or whose concentric stalls short of lockout, are failed
-   attempts, counted apart (``attempts``). Reps found on the rotation are timed on the
+   attempts, counted apart (``attempts``), and so is a set's last rep left at the bottom for
+   5 s and more (``_stuck_last``). Reps found on the rotation are timed on the
    displacement where its crossing times fit that profile better (a forearm's tilt is not
-   linear in the height of the hand).
+   linear in the height of the hand), except for a turnaround the rotation still turns
+   through (``retime``).
 5. Which movement is eccentric comes from the exercise table (``exercises.exercise_info``); for
    an unknown exercise the start position is where the window rests, and lowering from it is
    taken as eccentric.

@@ -66,9 +66,9 @@ NOISE: dict[str, dict[str, float]] = {
 }
 
 
-def _score_session(
-    truth_sets: list[dict[str, Any]], found: list[SetResult], verbose: bool = False
-) -> dict[str, Any]:
+def _score_session(truth_sets: list[dict[str, Any]], found: list[SetResult]) -> dict[str, Any]:
+    """A row per true set (counts, phase errors), and where each false rep lies: a rep
+    outside every true set, or in a detected set matched to none."""
     rows: list[dict[str, Any]] = []
     used: set[int] = set()
     for ts in truth_sets:
@@ -101,13 +101,12 @@ def _score_session(
                 **{p: float(np.mean(v)) if v else np.nan for p, v in errs.items()},
             }
         )
-    false = 0
+    false: list[str] = []
     for k, fs in enumerate(found):
         for r in fs.reps:
             inside = any(t["start_s"] - 1 <= r.start_s <= t["end_s"] + 1 for t in truth_sets)
-            false += 0 if inside and k in used else 1
-            if verbose and not (inside and k in used):
-                print(f"false rep at {r.start_s:.1f}-{r.end_s:.1f} s in a set of {fs.n_reps}")
+            if not (inside and k in used):
+                false.append(f"{r.start_s:.1f}-{r.end_s:.1f} s in a set of {fs.n_reps}")
     return {"sets": rows, "false_reps": false}
 
 
@@ -165,8 +164,8 @@ def grid_jobs(
     return jobs
 
 
-def run_job(job: GridJob) -> tuple[list[dict[str, Any]], int]:
-    """Score one grid session: a row per true set, and the false reps outside them."""
+def run_job(job: GridJob) -> tuple[list[dict[str, Any]], list[str]]:
+    """Score one grid session: a row per true set, and where each false rep lies."""
     kw = {**TEMPOS[job.tempo], **NOISE[job.noise]}
     spec = evaluation_spec(job.exercise, job.placement, job.rate_hz, gyro=job.seed % 2 == 0, **kw)
     s = generate(spec, seed=job.seed + job.seed_offset)
@@ -180,7 +179,7 @@ def run_job(job: GridJob) -> tuple[list[dict[str, Any]], int]:
             "tempo": job.tempo,
             "seed": job.seed,
             "gyro": job.seed % 2 == 0,
-            "false_reps": sc["false_reps"],
+            "false_reps": len(sc["false_reps"]),
             **r,
         }
         for r in sc["sets"]
@@ -236,7 +235,7 @@ def synthetic(
         raise SystemExit("no session of the grid matches the chosen exercises and placements")
     scored = _run_all(run_job, grid, jobs, "synthetic grid")
     rows = [r for sets, _ in scored for r in sets]
-    false_total = sum(f for _, f in scored)
+    false_total = sum(len(f) for _, f in scored)
     df = pd.DataFrame(rows)
     if verbose:
         for r in df[df.n_det != df.n_true].itertuples():
@@ -244,6 +243,9 @@ def synthetic(
                 f"miss: {r.exercise} {r.placement} {r.rate_hz} {r.noise} {r.tempo} "
                 f"gyro={r.gyro} seed={r.seed} true={r.n_true} det={r.n_det}"
             )
+        for job, (_, false) in zip(grid, scored, strict=True):
+            for where in false:
+                print(f"false rep: {job.exercise} {job.placement} seed={job.seed} at {where}")
     pd.set_option("display.width", 200)
     pd.set_option("display.max_rows", 500)
     held = f", seeds offset by {seed_offset}" if seed_offset else ""
@@ -381,7 +383,8 @@ def _names(allowed: Sequence[str]) -> Callable[[str], list[str]]:
         bad = [n for n in names if n not in allowed]
         if bad or not names:
             raise argparse.ArgumentTypeError(
-                f"unknown: {', '.join(bad) or text!r}; choose from {', '.join(allowed)}"
+                f"unknown: {', '.join(map(repr, bad)) or repr(text)}; "
+                f"choose from {', '.join(allowed)}"
             )
         return names
 
@@ -395,7 +398,7 @@ def main() -> None:
     sub = ap.add_subparsers(dest="what", required=True)
     s = sub.add_parser("synthetic")
     s.add_argument("--quick", action="store_true", help="3 rates x 2 tempos instead of 5 x 5")
-    s.add_argument("--verbose", action="store_true", help="list every miscounted set")
+    s.add_argument("--verbose", action="store_true", help="list every miscounted set and false rep")
     s.add_argument(
         "--exercise", type=_names(EXERCISES), help="only these exercises (comma-separated)"
     )

@@ -4,9 +4,18 @@ The velocity error is known wherever the load is still (pauses, rests, the turna
 start position): there it is the measured velocity. Between those knots it is taken as linear;
 the far turnaround of a rep without a pause is a free knot, set so that the rep returns to the
 level it started from (``velocity_correction``).
+
+A turnaround at the start position without a pause is still for an instant only. The plateau
+sample ``find_reps`` gives for it is the extreme of a displacement that the drift control
+itself shaped, and can lie well inside the slow start of a movement or the end of a fast one
+(0.05-0.1 m/s); pinned there, it holds that velocity at zero and pulls the turnaround early.
+The fitted start or end of the movement is a better clock, so a signal whose reps are timed
+on it pins the stillest sample between the two (``turns_at_fit``).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +36,16 @@ def _doubtful(r: RawRep, rows: list[RawRep]) -> bool:
     return min(d_out, d_back) < 0.7 * max(d_out, d_back) or (r.back_arr - r.back_on) > 1.8 * back
 
 
+def _stillest(v: FloatArray, a: float, b: float, lo: float = 0, hi: float = math.inf) -> int:
+    """The sample of least speed ``|v|`` from ``a`` to ``b`` (either order; sample units), not
+    before ``lo`` nor after ``hi`` nor outside ``v``; ``a`` itself if nothing is left."""
+    first, last = sorted((int(a), round(b)))
+    first, last = max(first, int(lo), 0), min(last, int(min(hi, v.size - 1)))
+    if last < first:
+        return int(a)
+    return first + int(np.abs(v[first : last + 1]).argmin())
+
+
 def velocity_correction(
     raw: list[RawRep],
     fs: float,
@@ -36,6 +55,7 @@ def velocity_correction(
     open_end: bool = False,
     still: list[int] | None = None,
     hold_far_pauses: bool = True,
+    turns_at_fit: bool = False,
 ) -> FloatArray:
     """Velocity error to subtract from ``v`` (piecewise linear between knots).
 
@@ -47,7 +67,12 @@ def velocity_correction(
     turnaround of a rep without a pause is a free knot, set so that the rep returns to the
     level it started from: its extreme is too flat to place within the few samples where a
     fast movement still moves. Without ``hold_far_pauses`` a far turnaround with a pause is
-    a free knot too (for pauses that may be a slow movement's imperceptible start).
+    a free knot too (for pauses that may be a slow movement's imperceptible start). With
+    ``turns_at_fit``, each turnaround at the start position is pinned at the stillest sample
+    between its plateau sample and the fitted start or end of the movement next to it (within
+    the rep's far turnaround and the next rep's start; see the module docstring); without, at
+    the plateau sample (reps found on another signal: their plateaus and fitted ends come from
+    different clocks).
     """
     n = v.size
     rows = sorted(raw, key=lambda r: r.out_on)
@@ -65,7 +90,8 @@ def velocity_correction(
         if not open_end:
             last = max(r.back_arr for r in rows)
             runs.append(np.arange(last + 0.5 * fs, n, 0.1 * fs))
-        single.append(rows[0].i0)
+        first = rows[0]
+        single.append(_stillest(v, first.i0, first.out_on) if turns_at_fit else first.i0)
         single += still or ()
     for k, r in enumerate(rows):
         nxt = rows[k + 1].out_on if k + 1 < len(rows) else None
@@ -79,6 +105,8 @@ def velocity_correction(
             free.append((r.ipk, r.i0, r.i1))
         if start_pause:
             runs.append(inside(r.back_arr, float(nxt or 0)))
+        elif turns_at_fit:
+            single.append(_stillest(v, r.i1, r.back_arr, r.ipk, math.inf if nxt is None else nxt))
         else:
             single.append(r.i1)
     # sample indices (truncated towards zero), sorted, once each, within the window

@@ -143,7 +143,8 @@ def reps_in_window(
         normal = [r for r in raw if not r.failed]
         if not normal:
             break
-        disp = sign * np.cumsum(v - velocity_correction(normal, fs, v)) / fs
+        v_err = velocity_correction(normal, fs, v, turns_at_fit=kind == "displacement")
+        disp = sign * np.cumsum(v - v_err) / fs
         if kind != "displacement":
             break
         again = mark_abnormal(
@@ -193,7 +194,8 @@ def reps_in_window(
         knots["open_end"] = any(e.out_on > 0 for e in edges)
         # ... but a far turnaround on record is still (zero velocity)
         knots["still"] = [e.ipk for e in edges if 2 <= e.ipk < v.size - 3]
-        disp = sign * np.cumsum(v - velocity_correction(normal, fs, v, **knots)) / fs
+        v_err = velocity_correction(normal, fs, v, turns_at_fit=kind == "displacement", **knots)
+        disp = sign * np.cumsum(v - v_err) / fs
         spans = [(e.out_on - 0.5 * fs, e.back_arr) for e in edges]
         raw = [r for r in raw if not (r.failed and any(a <= r.out_on <= b for a, b in spans))]
         raw += edges

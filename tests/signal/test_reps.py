@@ -548,3 +548,28 @@ def test_a_press_or_curl_at_the_wrist_is_timed_by_the_hand_not_the_forearm_tilt(
     for t, f in zip(s.truth.sets, found, strict=True):
         assert max(_phase_errors_s(t, f).values()) < 0.1
         assert f.eccentric_tut_s == pytest.approx(t["eccentric_tut_s"], rel=0.03)
+
+
+def test_a_rep_whose_fitted_end_runs_into_the_next_ends_where_the_next_starts() -> None:
+    # curls at the wrist: each slow lowering's fitted arrival runs 0.3-0.6 s into the next
+    # curl, where the forearm has already turned up; its posture there is not where the rep
+    # ended, and a set of reps each "ending" turned by 90 degrees and more was dropped whole
+    from liftsense.signal.imu import slow_direction
+    from liftsense.signal.phases import RawRep
+    from liftsense.signal.posture import median_turn_deg
+
+    fs = 50.0
+    t = np.arange(int(16 * fs)) / fs
+    phase = np.clip((t - 1.0) % 3.0, 0.0, 1.0)  # a 1-s curl every 3 s, then a lowering
+    theta = np.radians(120) * np.where((t - 1.0) % 3.0 < 1.0, phase, 1 - ((t - 2.0) % 3.0) / 2)
+    theta[t < 1.0] = 0.0
+    acc = 9.80665 * np.column_stack([np.sin(theta), np.zeros_like(t), np.cos(theta)])
+
+    def rep(a_s: float, b_s: float) -> RawRep:
+        a, b = a_s * fs, b_s * fs
+        return RawRep(a, a + 50, a + 50, b, 0.0, 1.0, 0.0, int(a), int(a + 50), int(b), False)
+
+    unit = slow_direction(acc, fs)
+    late = [rep(1.0 + 3 * k, 4.5 + 3 * k) for k in range(4)]  # each ends 0.5 s into the next
+    assert median_turn_deg(unit, late) < 20.0
+    assert median_turn_deg(unit, [rep(r.out_on / fs, r.back_arr / fs - 0.5) for r in late]) < 20

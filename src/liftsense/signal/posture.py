@@ -8,31 +8,42 @@ sensor frame (``imu.slow_direction``), computed once per window and passed in as
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import numpy.typing as npt
 
 from liftsense.signal import imu as _imu
-from liftsense.signal.phases import RawRep, median_rep_len, rep_gap
+from liftsense.signal.phases import RawRep, median_rep_len, rep_gap, reps_overlap
 
 __all__ = ["drop_posture_outliers", "median_turn_deg", "same_posture"]
 
 FloatArray = npt.NDArray[np.float64]
 #: How far (degrees) beyond the set's own spread a complete rep set apart by a pause may turn.
 _OUTLIER_DEG = 20.0
+#: A rep whose fitted end runs into the next rep by less than this share of the shorter one
+#: ends where the next starts.
+_SLOW_END_SHARE = 0.25
 
 
 def median_turn_deg(unit: FloatArray, raw: list[RawRep]) -> float:
     """Median angle (degrees) between the sensor's posture at the start and at the end of
-    each completed rep; 0 if there is none. A rep comes back to where it started: reps that
-    typically end turned by more than a right angle are a hand turning over, not lifting."""
-    done = [r for r in raw if not r.failed and not r.cut]
+    each completed rep (its end: where the next rep starts, if that is sooner by under a
+    quarter of the shorter rep); 0 if there is none. A rep comes back to where it started:
+    reps that typically end turned by more than a right angle are a hand turning over, not
+    lifting."""
+    done = sorted((r for r in raw if not r.failed and not r.cut), key=lambda r: r.out_on)
     if not done:
         return 0.0
     n = unit.shape[0]
     a = np.clip([math.floor(r.out_on) for r in done], 0, n - 1)
-    b = np.clip([math.ceil(r.back_arr) for r in done], 0, n - 1)
+    # a rep ends where the next starts if its fitted end runs a little into it (a slow arrival)
+    ends = [
+        r.back_arr if reps_overlap(r, q, _SLOW_END_SHARE) else min(r.back_arr, q.out_on)
+        for r, q in itertools.pairwise(done)
+    ] + [done[-1].back_arr]
+    b = np.clip([math.ceil(e) for e in ends], 0, n - 1)
     cos = np.clip(np.sum(unit[a] * unit[b], axis=1), -1.0, 1.0)
     return float(np.degrees(np.median(np.arccos(cos))))
 

@@ -155,10 +155,11 @@ def reps_in_window(
                 arc_rad=arc,
             )
         )
-        # the correction is built from these reps: one it turns into a failed attempt was
-        # mis-corrected (a slow first eccentric whose onset drifts); keep it as first timed
-        # if it lasts like the others and follows or precedes one of them without a pause
-        # (re-racking after a set comes after a pause)
+        # the correction is built from these reps: one it turns into a failed attempt or
+        # smooths away was mis-corrected (a slow first eccentric whose onset drifts, a slow
+        # last lowering whose end does); keep it as first timed if it lasts like the others
+        # and follows or precedes one of them without a pause (re-racking after a set comes
+        # after a pause)
         kept = [r for r in again if not r.failed]
         med = median_rep_len(kept)
         lost = [
@@ -166,7 +167,6 @@ def reps_in_window(
             for r in raw
             if not r.failed
             and not any(reps_overlap(r, q) for q in kept)
-            and any(q.failed and reps_overlap(r, q) for q in again)
             and 0.7 * med <= r.length <= 1.3 * med
             and any(rep_gap(r, q) <= 0.2 * med for q in kept)
         ]
@@ -217,7 +217,8 @@ def reps_in_window(
         for _ in range(2):
             raw = retimed(on_rotation, disp, r_sig, fs, arc)
             normal = [r for r in raw if not r.failed and not r.cut]
-            disp = sign * np.cumsum(v - velocity_correction(normal, fs, v, **knots)) / fs
+            v_err = velocity_correction(normal, fs, v, **knots)
+            disp = sign * np.cumsum(v - v_err) / fs
     return raw, disp, kind, ecc_first
 
 

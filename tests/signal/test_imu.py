@@ -9,6 +9,7 @@ from liftsense.errors import AnalysisError
 from liftsense.signal.imu import (
     G_MPS2,
     _block_mean,
+    integrate,
     moving_mean,
     prepare,
     rotation_progress,
@@ -172,3 +173,21 @@ def test_prepare_drops_samples_with_nan_and_keeps_the_rest() -> None:
     mostly_nan = np.full_like(acc, np.nan)
     mostly_nan[::20] = 0.0
     assert prepare(_frame(acc, 200.0, mostly_nan)).gyro is None  # under 90 % usable
+
+
+def test_integrate_is_exact_for_a_ramp_and_keeps_time() -> None:
+    # the trapezoid rule integrates a linear signal exactly, sample for sample; a running sum
+    # runs half a sample ahead (its value at sample i is the integral up to i + 1/2)
+    fs = 50.0
+    t = np.arange(200) / fs
+    ramp = 3.0 + 2.0 * t
+    assert integrate(ramp, fs) == pytest.approx(3.0 * t + t**2, abs=1e-12)
+    both = integrate(np.column_stack([ramp, -ramp]), fs)
+    assert both.shape == (200, 2)
+    assert both[:, 1] == pytest.approx(-both[:, 0], abs=1e-12)
+    # a half-sine velocity integrates to its displacement within 0.1 mm (a running sum is
+    # half a sample, 1 cm here, off)
+    v = np.sin(np.pi * t / t[-1])
+    x = integrate(v, fs)
+    truth = (1 - np.cos(np.pi * t / t[-1])) * t[-1] / np.pi
+    assert np.abs(x - truth).max() < 1e-4

@@ -573,3 +573,19 @@ def test_a_rep_whose_fitted_end_runs_into_the_next_ends_where_the_next_starts() 
     late = [rep(1.0 + 3 * k, 4.5 + 3 * k) for k in range(4)]  # each ends 0.5 s into the next
     assert median_turn_deg(unit, late) < 20.0
     assert median_turn_deg(unit, [rep(r.out_on / fs, r.back_arr / fs - 0.5) for r in late]) < 20
+
+
+def test_rep_boundaries_of_a_clean_bar_fall_on_the_true_turnarounds() -> None:
+    # a bar sensor with no noise or bias: the displacement was integrated by running sums,
+    # each half a sample ahead, so every start, bottom and end came out one 20-ms step early
+    quiet = {"acc_noise_ug_rthz": 0.0, "acc_bias_mps2": 0.0, "gyro_noise_dps_rthz": 0.0}
+    s = _grid_session("bench_press", "2-0-1-0", "bar", 50.0, 4, gyro_bias_rads=0.0, **quiet)
+    found = detect(s.imu, exercise="bench_press")
+    assert [f.n_reps for f in found] == [len(t["reps"]) for t in s.truth.sets]
+    errs = []
+    for f, t in zip(found, s.truth.sets, strict=True):
+        for r, q in zip(f.reps, t["reps"], strict=True):
+            bottom, true_bottom = r.start_s + r.eccentric_s, q["start_s"] + q["eccentric_s"]
+            errs += [r.start_s - q["start_s"], bottom - true_bottom, r.end_s - q["end_s"]]
+    assert abs(float(np.mean(errs))) < 0.008
+    assert float(np.max(np.abs(errs))) < 0.025

@@ -37,6 +37,7 @@ __all__ = [
     "UniformImu",
     "band_rms",
     "dominant_period_s",
+    "integrate",
     "lowpass",
     "moving_mean",
     "prepare",
@@ -75,6 +76,17 @@ def row_norm(x: FloatArray) -> FloatArray:
     ``np.linalg.norm(x, axis=1)``, several times quicker."""
     a, b, c = x[:, 0], x[:, 1], x[:, 2]
     out: FloatArray = np.sqrt(a * a + b * b + c * c)
+    return out
+
+
+def integrate(x: FloatArray, fs_hz: float) -> FloatArray:
+    """Running integral of ``x`` along axis 0 from its first sample (0 there), by the trapezoid
+    rule: sample ``i`` holds the integral up to sample ``i``. A plain running sum holds it up
+    to half a sample later, so each integration would move the signal half a sample early.
+    """
+    out = np.zeros(x.shape)
+    np.cumsum(x[1:] + x[:-1], axis=0, out=out[1:])
+    out *= 0.5 / fs_hz
     return out
 
 
@@ -341,11 +353,11 @@ def vertical_motion(
     enough to find reps, not to time them (the caller adds zero-velocity knots).
     """
     a = vertical_acceleration(acc, fs_hz, gyro)
-    v = np.cumsum(a) / fs_hz
+    v = integrate(a, fs_hz)
     v -= np.linspace(v[0], v[-1], v.size)
     period = dominant_period_s(lowpass(a, fs_hz, 3.0), fs_hz)
     cutoff = 0.05 if not math.isfinite(period) else min(max(0.5 / period, 0.05), 0.5)
-    x = _highpass(np.cumsum(v) / fs_hz, fs_hz, cutoff)
+    x = _highpass(integrate(v, fs_hz), fs_hz, cutoff)
     return v, x
 
 

@@ -144,7 +144,7 @@ def reps_in_window(
         if not normal:
             break
         v_err = velocity_correction(normal, fs, v, turns_at_fit=kind == "displacement")
-        disp = sign * np.cumsum(v - v_err) / fs
+        disp = sign * _imu.integrate(v - v_err, fs)
         if kind != "displacement":
             break
         again = mark_abnormal(
@@ -195,7 +195,7 @@ def reps_in_window(
         # ... but a far turnaround on record is still (zero velocity)
         knots["still"] = [e.ipk for e in edges if 2 <= e.ipk < v.size - 3]
         v_err = velocity_correction(normal, fs, v, turns_at_fit=kind == "displacement", **knots)
-        disp = sign * np.cumsum(v - v_err) / fs
+        disp = sign * _imu.integrate(v - v_err, fs)
         spans = [(e.out_on - 0.5 * fs, e.back_arr) for e in edges]
         raw = [r for r in raw if not (r.failed and any(a <= r.out_on <= b for a, b in spans))]
         raw += edges
@@ -213,12 +213,12 @@ def reps_in_window(
         # a displacement held still through it loses that movement
         normal = [r for r in raw if not r.failed and not r.cut]
         loose = velocity_correction(normal, fs, v, hold_far_pauses=False, **knots)
-        disp = sign * np.cumsum(v - loose) / fs
+        disp = sign * _imu.integrate(v - loose, fs)
         for _ in range(2):
             raw = retimed(on_rotation, disp, r_sig, fs, arc)
             normal = [r for r in raw if not r.failed and not r.cut]
             v_err = velocity_correction(normal, fs, v, **knots)
-            disp = sign * np.cumsum(v - v_err) / fs
+            disp = sign * _imu.integrate(v - v_err, fs)
     return raw, disp, kind, ecc_first
 
 

@@ -9,8 +9,9 @@ them (a wrist tilting forth and back within each rep shows two rotation peaks pe
 The displacement is then re-integrated with the velocity error removed at every point where the
 load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
 so that the load returns to the level it started from; reps are found again on the result
-(a rep that pass turns into a failed attempt, though it lasts like its neighbours and follows
-or precedes one without a pause, was mis-corrected and keeps its first timing).
+(a rep that pass turns into a failed attempt or smooths away, though it lasts like its
+neighbours and follows or precedes one without a pause, was mis-corrected and keeps its first
+timing).
 Reps found on the rotation are timed on the displacement where that is the better clock: a
 forearm's tilt is not linear in the height of the hand that presses or curls (``retime``).
 A recording that starts or ends inside a set keeps the rep it cut through, when the recorded

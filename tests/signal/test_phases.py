@@ -176,3 +176,25 @@ def test_find_reps_finds_no_more_reps_than_candidate_peaks(
     s = -s if flip else s
     peaks, _ = candidate_peaks(s, fs, min_prominence=0.05)
     assert len(find_reps(s, fs, min_prominence=0.05)) <= peaks.size
+
+
+def test_a_rep_the_recording_starts_inside_is_judged_by_its_movement_on_record() -> None:
+    # four reps (tempo 1-0.5-2-1) recorded from the middle of the first one's movement out:
+    # only 40 % of that movement is on record before its far end
+    fs = 50.0
+    s = _reps_signal(fs, (1.0, 0.5, 2.0, 1.0), 4)
+    start = int(2 * fs) + int(0.5 * fs) + 1  # half-way through the first movement out
+    cut = s[start:]
+    assert 0.35 < (cut[int(fs)] - cut[0]) / np.ptp(s) < 0.45
+    # not known to start the recording, the part on record is too small for a rep ...
+    assert candidate_peaks(cut, fs, min_prominence=0.05)[0].size == 3
+    assert len(find_reps(cut, fs, min_prominence=0.05)) == 3
+    # ... known to: a rep cut by the recording's start, which ends where the next starts
+    peaks, _ = candidate_peaks(cut, fs, min_prominence=0.05, cut_edges=(True, False))
+    assert peaks.size == 4
+    reps = find_reps(cut, fs, min_prominence=0.05, cut_edges=(True, True))
+    assert len(reps) == 4 and not any(r.failed for r in reps)
+    assert reps[0].out_on == 0 and reps[0].ipk < reps[0].back_arr <= reps[1].out_on
+    # a rest at the start (the recording began before the set) is no cut rep either way
+    rested = np.concatenate([np.full(int(fs), cut[0]), cut])
+    assert len(find_reps(rested, fs, min_prominence=0.05, cut_edges=(True, True))) == 3

@@ -475,6 +475,28 @@ def test_reps_cut_by_the_recording_start_and_end_are_counted(placement: str, see
     assert found.reps[2].start_s == pytest.approx(reps[2]["start_s"] - a, abs=0.15)
 
 
+@pytest.mark.parametrize(("placement", "seed"), [("bar", 5), ("wrist", 6)])
+def test_a_rep_the_recording_starts_inside_its_lowering_is_counted(
+    placement: str, seed: int
+) -> None:
+    # a recording started early in the first squat's lowering: the velocity on record starts
+    # from zero while the bar was already moving down, so the displacement shows that rep's
+    # bottom less than half as far from the recording's start as the set's other bottoms lie
+    # from their tops; the squat is still one of the set's six
+    s = _session(placement=placement, reps=(6,), seed=seed)
+    reps = s.truth.sets[0]["reps"]
+    t_s = (s.imu.index.asi8 - s.imu.index.asi8[0]) / 1e9
+    a = reps[0]["start_s"] + 0.3 * reps[0]["eccentric_s"]
+    (found,) = detect(s.imu[t_s >= a], exercise="back_squat")
+    assert found.n_reps == 6
+    assert found.reps[0].start_s == pytest.approx(0.0, abs=0.1)
+    # the cut rep's end, where the next starts, is timed on what is on record of it (0.2 s
+    # early at the wrist); the complete reps after it keep their timing
+    assert found.reps[1].start_s == pytest.approx(reps[1]["start_s"] - a, abs=0.25)
+    for r, truth in zip(found.reps[2:], reps[2:], strict=True):
+        assert r.start_s == pytest.approx(truth["start_s"] - a, abs=0.05)
+
+
 def test_a_quick_dip_at_the_recording_end_is_not_a_rep() -> None:
     # the lifter bends to stop the recording right after the last rep: a 0.4 m dip in 0.5 s,
     # as deep as a squat but four times as fast, cut by the end of the recording

@@ -61,18 +61,22 @@ def oriented_reps(
     arc: float,
     sign: float | None,
     clear_up_to: float = math.inf,
+    *,
+    cut_edges: tuple[bool, bool] = (False, False),
 ) -> tuple[list[RawRep], float]:
     """Reps in ``sign * sig``; with ``sign`` None, the orientation giving more completed reps
     (ties: the one whose resting ends lie low). An orientation whose reps start clearly at
     the resting level, unlike the other's, wins unless the other finds two more completed
     reps (a failed attempt or fiddling with the sensor at the end of the set can add one to
-    the turnarounds between reps); not when it finds more than ``clear_up_to``."""
+    the turnarounds between reps); not when it finds more than ``clear_up_to``. ``cut_edges``
+    (for a ``sign`` the exercise table gives): see ``phases.find_reps``."""
 
-    def reps(s: FloatArray) -> list[RawRep]:
-        return mark_abnormal(find_reps(s, fs, min_prominence=min_prom, arc_rad=arc))
+    def reps(s: FloatArray, cut_edges: tuple[bool, bool] = (False, False)) -> list[RawRep]:
+        found = find_reps(s, fs, min_prominence=min_prom, arc_rad=arc, cut_edges=cut_edges)
+        return mark_abnormal(found)
 
     if sign is not None:
-        return reps(sign * sig), sign
+        return reps(sign * sig, cut_edges), sign
     first = edge_sign(sig, fs)
     edge = _edge_level(sig, fs)
     raw = reps(first * sig)

@@ -148,19 +148,64 @@ def _cut_rep(s: FloatArray, i0: int, p: int, i1: int, prom: float) -> RawRep | N
     return RawRep(begin, arr, leave, float(i1), l0, l1, l1 - (l1 - l0), i0, p, i1, False)
 
 
+def _edge_prominences(
+    s: FloatArray,
+    peaks: npt.NDArray[np.intp],
+    prom: FloatArray,
+    bases: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]],
+    flat_n: int,
+    cut_edges: tuple[bool, bool],
+) -> FloatArray:
+    """Prominences of ``peaks``, the first (last) measured on its inner side alone when the
+    recording starts (ends) with ``s`` (``cut_edges``) and ``s`` is still moving there (no
+    ``flat_n``-sample stretch within 2.5 % of that side's depth between the edge and the
+    peak): the recording began or stopped inside that rep, and the part before the cut says
+    nothing of its size."""
+    prom = prom.copy()
+    left, right = bases
+    for k, edge in ((0, 0), (peaks.size - 1, s.size - 1)):
+        p = int(peaks[k])
+        if not cut_edges[edge > 0]:
+            continue
+        if edge == 0 and left[k] == 0:
+            inner, outer = s[p : int(right[k]) + 1], s[: p + 1]
+        elif edge > 0 and right[k] == edge:
+            inner, outer = s[int(left[k]) : p + 1], s[p:]
+        else:
+            continue
+        depth = float(s[p] - inner.min())
+        if depth <= prom[k] or outer.size < 2:
+            continue
+        rng = _window_range(outer, min(flat_n, outer.size))
+        if bool((rng >= 0.025 * depth).all()):
+            prom[k] = depth
+    return prom
+
+
 def candidate_peaks(
-    s: FloatArray, fs_hz: float, *, min_prominence: float, rel_prominence: float = 0.55
+    s: FloatArray,
+    fs_hz: float,
+    *,
+    min_prominence: float,
+    rel_prominence: float = 0.55,
+    cut_edges: tuple[bool, bool] = (False, False),
 ) -> tuple[npt.NDArray[np.intp], FloatArray]:
     """The peaks of ``s`` that ``find_reps`` examines, and their prominences: each becomes at
-    most one rep, so their number bounds the reps it can find."""
+    most one rep, so their number bounds the reps it can find. ``cut_edges`` says whether the
+    recording starts and ends with ``s``: a first or last peak its start or end cuts into is
+    then judged by its inner side alone."""
     none = (np.empty(0, dtype=np.intp), np.empty(0))
     if s.size < 5:
         return none
     peaks, props = find_peaks(s, prominence=min_prominence, distance=max(1, int(0.4 * fs_hz)))
     if peaks.size == 0:
         return none
+    ref = float(np.quantile(props["prominences"], 0.8))
     prom = props["prominences"]
-    ref = float(np.quantile(prom, 0.8))
+    if any(cut_edges):
+        bases = (props["left_bases"], props["right_bases"])
+        flat_n = max(int(0.6 * fs_hz), 2)
+        prom = _edge_prominences(s, peaks, prom, bases, flat_n, cut_edges)
     keep = prom >= rel_prominence * ref
     return peaks[keep], prom[keep]
 
@@ -175,6 +220,7 @@ def find_reps(
     max_move_s: float = 12.0,
     search_s: float = 15.0,
     arc_rad: float = 0.0,
+    cut_edges: tuple[bool, bool] = (False, False),
 ) -> list[RawRep]:
     """Find reps in the oriented progress signal ``s`` sampled at ``fs_hz``.
 
@@ -183,10 +229,16 @@ def find_reps(
     which rejects re-racking, partial attempts and fiddling between full reps. Movements
     shorter than ``min_move_s`` or longer than ``max_move_s`` are not reps. ``arc_rad`` > 0
     says ``s`` is the height of a point moving on an arc of that angle (see
-    ``movement.fit_movement``).
+    ``movement.fit_movement``). ``cut_edges`` says whether the recording starts and ends
+    with ``s``, for an ``s`` whose orientation is known: a rep its start or end cuts into
+    can then be told from the start of the next (see ``candidate_peaks``).
     """
     peaks, prom = candidate_peaks(
-        s, fs_hz, min_prominence=min_prominence, rel_prominence=rel_prominence
+        s,
+        fs_hz,
+        min_prominence=min_prominence,
+        rel_prominence=rel_prominence,
+        cut_edges=cut_edges,
     )
     if peaks.size == 0:
         return []

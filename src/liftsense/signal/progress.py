@@ -67,11 +67,16 @@ def reps_in_window(
     amp_r = float(np.subtract(*np.quantile(rot, [0.95, 0.05])))
     corr = float(np.corrcoef(rot, x)[0, 1]) if amp_d > 0 and amp_r > 0 else 0.0
     arc = math.radians(info.arc_deg)
+    # a rep the recording's start or end cuts into is judged by the part on record, when the
+    # exercise table says which way up the displacement is
+    cut = (known and i0 == 0, known and i1 >= u.t_s.size)
     raw_d: list[RawRep] = []
     r_sig = rot
     sign = (-1.0 if first_down else 1.0) if known else edge_sign(x, fs)
     if amp_d >= MIN_DISP_M:
-        raw_d, sign = oriented_reps(x, fs, 0.6 * MIN_DISP_M, arc, sign if known else None)
+        raw_d, sign = oriented_reps(
+            x, fs, 0.6 * MIN_DISP_M, arc, sign if known else None, cut_edges=cut
+        )
     kind, raw = "displacement", raw_d
     if amp_r >= MIN_ROT_RAD and (amp_r >= _ROT_PREFERRED_RAD or all(r.failed for r in raw_d)):
         # a joint rotating in step with the movement (thigh, hip, forearm in a curl) can be a
@@ -154,6 +159,7 @@ def reps_in_window(
                 fs,
                 min_prominence=0.6 * MIN_DISP_M,
                 arc_rad=arc,
+                cut_edges=cut,
             )
         )
         # the correction is built from these reps: one it turns into a failed attempt or

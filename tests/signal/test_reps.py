@@ -532,6 +532,26 @@ def test_reps_seen_only_as_a_tilt_of_the_wrist_are_counted() -> None:
     assert found.reps[0].start_s == pytest.approx(10.0, abs=0.3)
 
 
+def test_tilts_of_the_wrist_are_counted_when_its_height_shows_one_slow_excursion() -> None:
+    # triceps dips at the wrist, the forearm tilting by 0.3 rad each rep (too little to be
+    # preferred over the height outright) while the body sinks 0.5 m and rises again over
+    # 12 s: the height shows one slow "rep"; the 15 tilts are the set
+    rate, f_hz, n_reps = 50.0, 0.7, 15
+    t = np.arange(int(50 * rate)) / rate
+    on = (t >= 10) & (t < 10 + n_reps / f_hz)
+    theta = np.where(on, 0.15 * (1 - np.cos(2 * np.pi * f_hz * (t - 10))), 0.0)
+    w = 2 * np.pi / 12.0
+    sink = np.where((t >= 10) & (t < 22), -0.25 * w**2 * np.cos(w * (t - 10)), 0.0)
+    g = 9.80665 + sink
+    acc = np.column_stack([g * np.sin(theta), np.zeros_like(t), g * np.cos(theta)])
+    acc += np.random.default_rng(0).normal(0, 0.05, acc.shape)
+    t0 = pd.Timestamp("2026-01-05T09:00:00Z")
+    idx = pd.DatetimeIndex(t0 + pd.to_timedelta(t, unit="s"), name="t")
+    (found,) = detect(pd.DataFrame(acc, columns=["x", "y", "z"], index=idx))
+    assert found.signal == "rotation"
+    assert found.n_reps == n_reps
+
+
 def test_reps_that_end_turned_over_are_a_hand_turning_not_lifting() -> None:
     # a wrist that turns over by 120 degrees and stays: whatever the progress signal shows,
     # an excursion from one posture to the other is no rep; one back to the start is

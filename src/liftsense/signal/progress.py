@@ -78,11 +78,13 @@ def reps_in_window(
             x, fs, 0.6 * MIN_DISP_M, arc, sign if known else None, cut_edges=cut
         )
     kind, raw = "displacement", raw_d
-    if amp_r >= MIN_ROT_RAD and (amp_r >= _ROT_PREFERRED_RAD or all(r.failed for r in raw_d)):
+    if amp_r >= MIN_ROT_RAD and (amp_r >= _ROT_PREFERRED_RAD or completed(raw_d) < 2):
         # a joint rotating in step with the movement (thigh, hip, forearm in a curl) can be a
         # cleaner progress signal than a small vertical displacement seen through a sensor
         # whose axes disagree on scale: use it when it finds more complete reps; but a wrist
-        # that tilts forth and back within each squat shows two rotation peaks per rep
+        # that tilts forth and back within each squat shows two rotation peaks per rep. A
+        # smaller rotation is tried too when the displacement finds no more than one complete
+        # rep (the drift of a noisy accelerometer can merge a set into one slow "rep")
         tracks = abs(corr) >= 0.6
         r_sign = sign * math.copysign(1.0, corr) if tracks else None
         # more rotation reps than half again the displacement's may be halves of them (below):

@@ -403,6 +403,31 @@ def test_no_reps_in_rest_or_walking(placement: str) -> None:
         assert detect(generate(spec, seed=7).imu) == []
 
 
+def test_a_quick_press_is_not_walking_but_a_walk_is() -> None:
+    # a bar pressed up 0.5 m in 0.6 s from rest, held, and lowered in 0.9 s: its step-band
+    # energy outweighs the slow band for a moment, as walking's does for as long as it lasts
+    from liftsense.signal.imu import prepare
+    from liftsense.signal.segment import walking_mask
+
+    fs = 50.0
+    t = np.arange(int(30 * fs)) / fs
+    z = np.zeros_like(t)
+    for t0, dur, rise in ((10.0, 0.6, 0.5), (13.0, 0.9, -0.5)):
+        tau = np.clip((t - t0) / dur, 0.0, 1.0)
+        z += rise * (10 * tau**3 - 15 * tau**4 + 6 * tau**5)
+    lift = np.gradient(np.gradient(z, 1 / fs), 1 / fs)
+    acc = np.zeros((t.size, 3))
+    acc[:, 2] = 9.80665 + lift
+    acc += np.random.default_rng(0).normal(0.0, 0.02, acc.shape)
+    idx = pd.DatetimeIndex(pd.Timestamp("2026-01-05T09:00Z") + pd.to_timedelta(t, "s"), name="t")
+    assert not walking_mask(prepare(pd.DataFrame(acc, columns=["x", "y", "z"], index=idx))).any()
+    spec = SessionSpec((), lead_in_s=150, tail_s=0, placement="wrist", walk_s=90.0)
+    s = generate(spec, seed=7)
+    u = prepare(s.imu)
+    w0, w1 = (int(v * u.fs_hz) for v in s.truth.walking_s[0])
+    assert walking_mask(u)[w0:w1].all()
+
+
 def test_gaps_and_noise_are_tolerated() -> None:
     s = _session(reps=(6,), acc_noise_ug_rthz=1500, acc_bias_mps2=0.4, seed=4)
     t_s = (s.imu.index.asi8 - s.imu.index.asi8[0]) / 1e9

@@ -2,7 +2,8 @@
 
 Activity is any of: vertical acceleration energy (magnitude of the specific force minus its
 slow mean), the rate at which gravity turns in the sensor frame, or gyro energy. Walking is
-recognised by its step-rate band (1.3-3 Hz) dominating the slower band where lifting lives, and is
+recognised by its step-rate band (1.3-3 Hz) dominating the slower band where lifting lives for
+longer than the 3 s that energy is measured over (a quick press dominates it for a moment), and is
 not activity. Active stretches closer than ``MERGE_GAP_S`` are one window (a slow eccentric is
 quiet for several seconds); each window is padded with rest on both sides, because the
 displacement estimate assumes the window starts and ends at rest. Recording markers
@@ -29,19 +30,25 @@ _ACC_ACTIVE_MPS2 = 0.1
 _TILT_ACTIVE_RADPS = 0.12
 _GYRO_ACTIVE_RADPS = 0.2
 _MIN_ACTIVE_S = 1.5
+_STEP_RMS_S = 3.0
 
 Window = tuple[int, int]
 
 
 def walking_mask(u: UniformImu, mag: FloatArray | None = None) -> BoolArray:
     """Grid points that belong to walking (dilated by 1 s); ``mag``: the acc's magnitude, if
-    already computed."""
+    already computed. The step band must dominate for longer than the ``_STEP_RMS_S`` it is
+    measured over: one quick movement (a press from the rack) spreads over a whole window of
+    that measure, a few steps last longer."""
     fs = u.fs_hz
     mag = row_norm(u.acc) if mag is None else mag
     dyn = mag - moving_mean(mag, int(4 * fs))
-    steps = band_rms(dyn, fs, 1.3, 3.0, 3.0)
-    slow = band_rms(dyn, fs, 0.15, 1.1, 3.0)
+    steps = band_rms(dyn, fs, 1.3, 3.0, _STEP_RMS_S)
+    slow = band_rms(dyn, fs, 0.15, 1.1, _STEP_RMS_S)
     walk = (steps > 0.6) & (steps > 1.5 * slow)
+    for a, b in _runs(walk):
+        if b - a <= _STEP_RMS_S * fs:
+            walk[a:b] = False
     grown: BoolArray = moving_mean(walk.astype(np.float64), int(2 * fs)) > 0
     return grown
 

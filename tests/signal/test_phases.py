@@ -178,7 +178,7 @@ def test_find_reps_finds_no_more_reps_than_candidate_peaks(
     assert len(find_reps(s, fs, min_prominence=0.05)) <= peaks.size
 
 
-def test_a_rep_the_recording_starts_inside_is_judged_by_its_movement_on_record() -> None:
+def test_a_rep_the_recording_cuts_is_judged_and_timed_by_its_movement_on_record() -> None:
     # four reps (tempo 1-0.5-2-1) recorded from the middle of the first one's movement out:
     # only 40 % of that movement is on record before its far end
     fs = 50.0
@@ -195,6 +195,14 @@ def test_a_rep_the_recording_starts_inside_is_judged_by_its_movement_on_record()
     reps = find_reps(cut, fs, min_prominence=0.05, cut_edges=(True, True))
     assert len(reps) == 4 and not any(r.failed for r in reps)
     assert reps[0].out_on == 0 and reps[0].ipk < reps[0].back_arr <= reps[1].out_on
+    # its movement back, all on record, is timed as the complete reps' are
+    assert abs((reps[0].back_arr - reps[0].back_on) / fs - 2.0) < 0.04
+    assert abs(reps[0].back_arr - (reps[1].out_on - 1.0 * fs)) < 1.5
+    # the same at the end: a recording stopped part-way back from the last rep's far end
+    ends = s[: int(s.size - 2 * fs - 1.0 * fs - 1.5 * fs)]
+    last = find_reps(ends, fs, min_prominence=0.05, cut_edges=(True, True))[-1]
+    assert len(find_reps(ends, fs, min_prominence=0.05, cut_edges=(True, True))) == 4
+    assert abs((last.out_arr - last.out_on) / fs - 1.0) < 0.04
     # a rest at the start (the recording began before the set) is no cut rep either way
     rested = np.concatenate([np.full(int(fs), cut[0]), cut])
     assert len(find_reps(rested, fs, min_prominence=0.05, cut_edges=(True, True))) == 3

@@ -129,23 +129,47 @@ def _reverses(seg: FloatArray, span: float, rising: bool) -> bool:
     return bool((back > allowed).any())
 
 
-def _cut_rep(s: FloatArray, i0: int, p: int, i1: int, prom: float) -> RawRep | None:
+def _cut_rep(
+    s: FloatArray,
+    sl: Sequence[float],
+    i0: int,
+    p: int,
+    i1: int,
+    prom: float,
+    quick: bool,
+    arc_rad: float,
+) -> RawRep | None:
     """A rep cut by the start or end of the signal (one side ends at the edge less than 70 %
-    of the way), with the missing movement clipped at the edge; None if neither side is cut."""
-    l0, l1, l2 = float(s[i0]), float(s[p]), float(s[i1])
+    of the way), with the missing movement clipped at the edge; None if neither side is cut.
+    The movement on record is timed as a complete rep's (``movement_back``, ``movement_out``),
+    or where it comes within 5 % of ``prom`` of its end level if that fit fails. ``sl`` and
+    ``quick``: see ``find_reps``."""
+    l0, l1, l2 = sl[i0], sl[p], sl[i1]
     cut_start = i0 <= 1 and l1 - l0 < 0.7 * (l1 - l2)
     cut_end = i1 >= s.size - 2 and l1 - l2 < 0.7 * (l1 - l0)
     if not (cut_start or cut_end) or (cut_start and cut_end):
         return None
     top = np.flatnonzero(s[i0 : i1 + 1] >= l1 - 0.05 * prom) + i0
     arr, leave = float(top[0]), float(top[-1])
+    frac_out, frac_back = level_fractions(arc_rad)
     if cut_start:
-        back = np.flatnonzero(s[p : i1 + 1] <= l2 + 0.05 * prom)
-        end = float(p + back[0]) if back.size else float(i1)
-        return RawRep(float(i0), arr, leave, end, l1 - (l1 - l2), l1, l2, i0, p, i1, False)
-    start = np.flatnonzero(s[i0 : p + 1] <= l0 + 0.05 * prom)
-    begin = float(i0 + start[-1]) if start.size else float(i0)
-    return RawRep(begin, arr, leave, float(i1), l0, l1, l1 - (l1 - l0), i0, p, i1, False)
+        d = l1 - l2
+        lv = [l2 + 0.1 * d, *(l1 - f * d for f in frac_back)]
+        on, dur = movement_back(s, sl, p, i1, lv, quick, arc_rad)[2:]
+        if arr <= p + on and p + on + dur <= s.size - 1:  # False for NaN
+            leave, end = p + on, p + on + dur
+        else:
+            back = np.flatnonzero(s[p : i1 + 1] <= l2 + 0.05 * prom)
+            end = float(p + back[0]) if back.size else float(i1)
+        return RawRep(float(i0), arr, leave, end, l2, l1, l2, i0, p, i1, False, True)
+    d = l1 - l0
+    on, dur = movement_out(s, sl, i0, p, [l0 + f * d for f in frac_out], quick, arc_rad)[2:]
+    if i0 + on >= 0 and i0 + on + dur <= leave:  # False for NaN
+        begin, arr = i0 + on, i0 + on + dur
+    else:
+        start = np.flatnonzero(s[i0 : p + 1] <= l0 + 0.05 * prom)
+        begin = float(i0 + start[-1]) if start.size else float(i0)
+    return RawRep(begin, arr, leave, float(i1), l0, l1, l0, i0, p, i1, False, True)
 
 
 def _edge_prominences(
@@ -270,7 +294,7 @@ def find_reps(
         if min(d_out, d_back) <= 0:
             continue
         if i0 <= 1 or i1 >= s.size - 2:
-            cut = _cut_rep(s, i0, p, i1, proms[k])
+            cut = _cut_rep(s, sl, i0, p, i1, proms[k], quick, arc_rad)
             if cut is not None:  # the recording starts or ends inside this rep: count it
                 out.append(cut)
                 continue

@@ -175,6 +175,7 @@ def reps_in_window(
             r
             for r in raw
             if not r.failed
+            and not r.cut  # a rep cut by the recording's edge is left to _edge_reps
             and not any(reps_overlap(r, q) for q in kept)
             and 0.7 * med <= r.length <= 1.3 * med
             and any(rep_gap(r, q) <= 0.2 * med for q in kept)

@@ -78,13 +78,14 @@ def reps_in_window(
             x, fs, 0.6 * MIN_DISP_M, arc, sign if known else None, cut_edges=cut
         )
     kind, raw = "displacement", raw_d
-    if amp_r >= MIN_ROT_RAD and (amp_r >= _ROT_PREFERRED_RAD or completed(raw_d) < 2):
+    if amp_r >= MIN_ROT_RAD:
         # a joint rotating in step with the movement (thigh, hip, forearm in a curl) can be a
         # cleaner progress signal than a small vertical displacement seen through a sensor
         # whose axes disagree on scale: use it when it finds more complete reps; but a wrist
         # that tilts forth and back within each squat shows two rotation peaks per rep. A
-        # smaller rotation is tried too when the displacement finds no more than one complete
-        # rep (the drift of a noisy accelerometer can merge a set into one slow "rep")
+        # rotation under _ROT_PREFERRED_RAD is taken only over a displacement finding fewer
+        # than two complete reps, or a third of its own (the drift of a noisy accelerometer
+        # can merge a set into a few slow "reps")
         tracks = abs(corr) >= 0.6
         r_sign = sign * math.copysign(1.0, corr) if tracks else None
         # more rotation reps than half again the displacement's may be halves of them (below):
@@ -138,6 +139,8 @@ def reps_in_window(
                 and _in_pairs(raw_d)
             )
         )
+        if amp_r < _ROT_PREFERRED_RAD and done_d >= 2:
+            better = done_r >= 3 * done_d
         if done_r >= 2 and better and not halves:
             kind, raw = "rotation", raw_r
             if tracks:

@@ -36,7 +36,14 @@ from liftsense.signal.drift import velocity_correction
 from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
 from liftsense.signal.movement import fit_movement
 from liftsense.signal.orientation import completed, edge_sign, oriented_reps
-from liftsense.signal.phases import RawRep, find_reps, median_rep_len, rep_gap, reps_overlap
+from liftsense.signal.phases import (
+    RawRep,
+    candidate_peaks,
+    find_reps,
+    median_rep_len,
+    rep_gap,
+    reps_overlap,
+)
 from liftsense.signal.posture import drop_posture_outliers, median_turn_deg, same_posture
 from liftsense.signal.retime import retimed
 
@@ -78,7 +85,7 @@ def reps_in_window(
             x, fs, 0.6 * MIN_DISP_M, arc, sign if known else None, cut_edges=cut
         )
     kind, raw = "displacement", raw_d
-    if amp_r >= MIN_ROT_RAD:
+    if amp_r >= MIN_ROT_RAD and (amp_r >= _ROT_PREFERRED_RAD or _may_find(rot, fs, raw_d)):
         # a joint rotating in step with the movement (thigh, hip, forearm in a curl) can be a
         # cleaner progress signal than a small vertical displacement seen through a sensor
         # whose axes disagree on scale: use it when it finds more complete reps; but a wrist
@@ -233,6 +240,20 @@ def reps_in_window(
             v_err = velocity_correction(normal, fs, v, **knots)
             disp = sign * _imu.integrate(v - v_err, fs)
     return raw, disp, kind, ecc_first
+
+
+def _may_find(rot: FloatArray, fs: float, raw_d: list[RawRep]) -> bool:
+    """Whether a rotation under ``_ROT_PREFERRED_RAD`` may replace the displacement's reps
+    ``raw_d``: they are fewer than two, or it has candidate peaks for three times as many
+    (each gives at most one rep; see ``reps_in_window``)."""
+    done_d = completed(raw_d)
+    if done_d < 2:
+        return True
+    most = max(
+        candidate_peaks(sg * rot, fs, min_prominence=0.75 * MIN_ROT_RAD)[0].size
+        for sg in (1.0, -1.0)
+    )
+    return most >= 3 * done_d
 
 
 def _median_period(raw: list[RawRep]) -> float:

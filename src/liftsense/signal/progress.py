@@ -53,6 +53,7 @@ FloatArray = npt.NDArray[np.float64]
 MIN_DISP_M = 0.08
 MIN_ROT_RAD = 0.2
 _ROT_PREFERRED_RAD = 0.35
+_SMALL_ROT_TIMES = 3  # a smaller rotation must find this many times the displacement's reps
 _MAX_REP_TURN_DEG = 90.0
 
 
@@ -91,8 +92,8 @@ def reps_in_window(
         # whose axes disagree on scale: use it when it finds more complete reps; but a wrist
         # that tilts forth and back within each squat shows two rotation peaks per rep. A
         # rotation under _ROT_PREFERRED_RAD is taken only over a displacement finding fewer
-        # than two complete reps, or a third of its own (the drift of a noisy accelerometer
-        # can merge a set into a few slow "reps")
+        # than two complete reps, or a third of its own (_SMALL_ROT_TIMES; the drift of a
+        # noisy accelerometer can merge a set into a few slow "reps")
         tracks = abs(corr) >= 0.6
         r_sign = sign * math.copysign(1.0, corr) if tracks else None
         # more rotation reps than half again the displacement's may be halves of them (below):
@@ -147,7 +148,7 @@ def reps_in_window(
             )
         )
         if amp_r < _ROT_PREFERRED_RAD and done_d >= 2:
-            better = done_r >= 3 * done_d
+            better = done_r >= _SMALL_ROT_TIMES * done_d
         if done_r >= 2 and better and not halves:
             kind, raw = "rotation", raw_r
             if tracks:
@@ -244,8 +245,8 @@ def reps_in_window(
 
 def _may_find(rot: FloatArray, fs: float, raw_d: list[RawRep]) -> bool:
     """Whether a rotation under ``_ROT_PREFERRED_RAD`` may replace the displacement's reps
-    ``raw_d``: they are fewer than two, or it has candidate peaks for three times as many
-    (each gives at most one rep; see ``reps_in_window``)."""
+    ``raw_d``: they are fewer than two, or it has candidate peaks for ``_SMALL_ROT_TIMES``
+    as many (each gives at most one rep; see ``reps_in_window``)."""
     done_d = completed(raw_d)
     if done_d < 2:
         return True
@@ -253,7 +254,7 @@ def _may_find(rot: FloatArray, fs: float, raw_d: list[RawRep]) -> bool:
         candidate_peaks(sg * rot, fs, min_prominence=0.75 * MIN_ROT_RAD)[0].size
         for sg in (1.0, -1.0)
     )
-    return most >= 3 * done_d
+    return most >= _SMALL_ROT_TIMES * done_d
 
 
 def _median_period(raw: list[RawRep]) -> float:

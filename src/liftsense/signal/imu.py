@@ -258,14 +258,24 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
     return UniformImu(pd.Timestamp(idx[0]), grid, fs_hz, acc_u, gyro_u, gap, native)
 
 
-def _derotate(acc: FloatArray, gyro: FloatArray, fs_hz: float) -> FloatArray:
-    """Acc expressed in the window's initial sensor frame, undoing the rotation the gyro saw
-    about its principal axis (the hinge of the joint carrying the sensor). The gyro bias is
-    taken as its mean over the window, which starts and ends in the same posture."""
+def _hinge_angle(gyro: FloatArray, fs_hz: float) -> tuple[FloatArray, FloatArray]:
+    """The angle (rad) the gyro turned about its principal axis over the window, and that
+    axis (the hinge of the joint carrying the sensor). The gyro bias is taken as its mean over
+    the window, which starts and ends in the same posture. The angle is a running sum, half a
+    sample ahead of ``integrate``: rep detection on the rotation was tuned with it (the
+    trapezoid turned a paused curl at the wrist from the rotation to the displacement)."""
     w = gyro - np.mean(gyro, axis=0)
     _, _, vt = np.linalg.svd(w, full_matrices=False)
-    k = vt[0]
-    theta = (np.cumsum(w @ k) / fs_hz)[:, None]
+    axis: FloatArray = vt[0]
+    theta: FloatArray = np.cumsum(w @ axis) / fs_hz
+    return theta, axis
+
+
+def _derotate(acc: FloatArray, gyro: FloatArray, fs_hz: float) -> FloatArray:
+    """Acc expressed in the window's initial sensor frame, undoing the rotation the gyro saw
+    about its principal axis (``_hinge_angle``)."""
+    angle, k = _hinge_angle(gyro, fs_hz)
+    theta = angle[:, None]
     c, s = np.cos(theta), np.sin(theta)
     out: FloatArray = acc * c + np.cross(k, acc) * s + np.outer(acc @ k, k) * (1 - c)
     return out
@@ -367,10 +377,7 @@ def rotation_progress(acc: FloatArray, gyro: FloatArray | None, fs_hz: float) ->
     (gravity) and its principal direction orthogonal to that: linear in a rotation past a right
     angle, and blind to acceleration along gravity, which only scales the vector."""
     if gyro is not None:
-        w = gyro - np.mean(gyro, axis=0)
-        _, _, vt = np.linalg.svd(w, full_matrices=False)
-        theta: FloatArray = np.cumsum(w @ vt[0]) / fs_hz
-        return theta
+        return _hinge_angle(gyro, fs_hz)[0]
     lp = lowpass(acc, fs_hz, 1.5)
     g = np.mean(lp, axis=0)
     g /= max(float(np.linalg.norm(g)), 1e-9)

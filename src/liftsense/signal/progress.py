@@ -75,9 +75,10 @@ def reps_in_window(
     amp_r = float(np.subtract(*np.quantile(rot, [0.95, 0.05])))
     corr = float(np.corrcoef(rot, x)[0, 1]) if amp_d > 0 and amp_r > 0 else 0.0
     arc = math.radians(info.arc_deg)
+    open_start, open_end = i0 == 0, i1 >= u.t_s.size  # the recording starts or ends here
     # a rep the recording's start or end cuts into is judged by the part on record, when the
     # exercise table says which way up the displacement is
-    cut = (known and i0 == 0, known and i1 >= u.t_s.size)
+    cut = (known and open_start, known and open_end)
     raw_d: list[RawRep] = []
     r_sig = rot
     sign = (-1.0 if first_down else 1.0) if known else edge_sign(x, fs)
@@ -202,8 +203,8 @@ def reps_in_window(
         [r for r in first if not r.failed],
         s_first,
         fs,
-        open_start=i0 == 0,
-        open_end=i1 >= u.t_s.size,
+        open_start=open_start,
+        open_end=open_end,
     )
     unit = _imu.slow_direction(acc, fs)  # the sensor's posture, for the checks below
     edges = [e for e in edges if same_posture(unit, raw, e)]
@@ -220,7 +221,7 @@ def reps_in_window(
         spans = [(e.out_on - 0.5 * fs, e.back_arr) for e in edges]
         raw = [r for r in raw if not (r.failed and any(a <= r.out_on <= b for a, b in spans))]
         raw += edges
-    raw = drop_posture_outliers(unit, fs, raw, open_start=i0 == 0, open_end=i1 >= u.t_s.size)
+    raw = drop_posture_outliers(unit, fs, raw, open_start=open_start, open_end=open_end)
     raw = mark_stalled(raw, first, ecc_first=ecc_first)
     raw += attempt_after(raw, s_first, fs)
     if median_turn_deg(unit, raw) > _MAX_REP_TURN_DEG:

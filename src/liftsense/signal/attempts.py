@@ -27,6 +27,7 @@ import numpy.typing as npt
 from scipy.signal import find_peaks
 
 from liftsense.signal.phases import RawRep, reps_overlap
+from liftsense.signal.quantiles import median
 
 __all__ = ["attempt_after", "mark_abnormal", "mark_stalled"]
 
@@ -43,7 +44,7 @@ def mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
     if len(raw) < 3:
         return raw
     moves = np.array([(r.out_arr - r.out_on) + (r.back_arr - r.back_on) for r in raw])
-    limit = 2.5 * float(np.median(moves))
+    limit = 2.5 * median(moves)
     return [replace(r, failed=True) if m > limit else r for r, m in zip(raw, moves, strict=True)]
 
 
@@ -56,7 +57,7 @@ def mark_stalled(raw: list[RawRep], first: list[RawRep], *, ecc_first: bool) -> 
     last, rest = done[-1], done[:-1]
     if ecc_first:
         back = last.back_arr - last.back_on
-        back_med = float(np.median([r.back_arr - r.back_on for r in rest]))
+        back_med = median([r.back_arr - r.back_on for r in rest])
         stalled = back >= _STALL_SLOW_BACK * back_med and any(
             not f.failed
             and reps_overlap(last, f)
@@ -65,8 +66,8 @@ def mark_stalled(raw: list[RawRep], first: list[RawRep], *, ecc_first: bool) -> 
         )
     else:
         con = last.out_arr - last.out_on
-        con_med = float(np.median([r.out_arr - r.out_on for r in rest]))
-        size_med = float(np.median([r.excursion for r in rest]))
+        con_med = median([r.out_arr - r.out_on for r in rest])
+        size_med = median([r.excursion for r in rest])
         stalled = con >= _STALL_SLOW * con_med and last.excursion < _STALL_RANGE * size_med
     return [replace(r, failed=True) if r is last else r for r in raw] if stalled else raw
 
@@ -78,7 +79,7 @@ def attempt_after(raw: list[RawRep], s: FloatArray, fs: float) -> list[RawRep]:
     done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
     if len(done) < 2 or any(r.failed and r.out_on > done[-1].out_on for r in raw):
         return []
-    rom = float(np.median([r.excursion for r in done]))
+    rom = median([r.excursion for r in done])
     a = math.ceil(done[-1].back_arr)
     b = min(a + int(8 * fs), s.size)
     if b - a < fs or rom <= 0:

@@ -25,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import minimum_filter1d
 
+from liftsense.signal.quantiles import median
+
 __all__ = ["still", "still_bias"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -69,7 +71,7 @@ def still_bias(lp: FloatArray, fs_hz: float, iterations: int = 10) -> FloatArray
     if pts.shape[0] < _MIN_POINTS:
         return b
     k = pts.shape[0]
-    radius = float(np.median(_norm(pts)))
+    radius = median(_norm(pts))
     reg = np.diag([_RIDGE * k] * 3 + [1e-6 * k])  # the radius is free, just solvable
     for _ in range(iterations):  # Gauss-Newton on |p - b| - radius
         d = pts - b

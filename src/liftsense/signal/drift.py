@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from liftsense.signal.phases import RawRep
+from liftsense.signal.quantiles import median
 
 __all__ = ["velocity_correction"]
 
@@ -31,7 +32,7 @@ def _doubtful(r: RawRep, rows: list[RawRep]) -> bool:
     """A rep unlike the rest of its set: lopsided, or its way back much slower."""
     if len(rows) < 3:
         return False
-    back = float(np.median([q.back_arr - q.back_on for q in rows]))
+    back = median([q.back_arr - q.back_on for q in rows])
     d_out, d_back = r.level1 - r.level0, r.level1 - r.level2
     return min(d_out, d_back) < 0.7 * max(d_out, d_back) or (r.back_arr - r.back_on) > 1.8 * back
 

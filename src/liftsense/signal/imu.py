@@ -29,6 +29,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from liftsense.errors import AnalysisError
 from liftsense.signal.bias import still_bias
+from liftsense.signal.quantiles import median, quantile
 from liftsense.units import G_MPS2
 
 __all__ = [
@@ -207,7 +208,7 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
     few = acc[:: max(1, t.size // 20000)]  # a scale check needs no more
     if np.ptp(few, axis=0).max() < 1e-6 and np.ptp(acc, axis=0).max() < 1e-6:
         raise AnalysisError("IMU acc is constant: the sensor sent no changing data (stuck or off?)")
-    mag = float(np.median(np.linalg.norm(few, axis=1)))
+    mag = median(np.linalg.norm(few, axis=1))
     if 0.6 < mag < 1.5:
         raise AnalysisError(
             f"IMU acc looks like it is in g (median magnitude {mag:.2f}): convert to m/s² "
@@ -219,7 +220,7 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
             "units and scale of the acc stream"
         )
     dt = np.diff(t)
-    native = float(1.0 / np.median(dt[dt > 0])) if (dt > 0).any() else fs_hz
+    native = 1.0 / median(dt[dt > 0]) if (dt > 0).any() else fs_hz
     grid = np.arange(0.0, t[-1], 1.0 / fs_hz)
     k = round(native / fs_hz)
     big = np.flatnonzero(dt > MAX_BRIDGED_GAP_S)
@@ -300,7 +301,7 @@ def angle_from_mean_rad(unit: FloatArray, ref: FloatArray) -> FloatArray:
 def _tilt_rad(acc: FloatArray, fs_hz: float) -> float:
     """95th percentile of the angle between the slow acc direction and its mean (rad)."""
     unit = slow_direction(acc, fs_hz, 0.7)
-    return float(np.quantile(angle_from_mean_rad(unit, unit), 0.95))
+    return quantile(angle_from_mean_rad(unit, unit), 0.95)
 
 
 def vertical_acceleration(

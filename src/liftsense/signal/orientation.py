@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from liftsense.signal.attempts import mark_abnormal
 from liftsense.signal.phases import RawRep, candidate_peaks, find_reps
+from liftsense.signal.quantiles import median, quantiles
 
 __all__ = ["completed", "edge_sign", "oriented_reps"]
 
@@ -27,13 +28,13 @@ _EDGE_CLEAR = 0.25
 def _edge_level(s: FloatArray, fs: float) -> float:
     """Level of ``s`` at the window's resting ends (its first and last second)."""
     k = max(int(fs), 1)
-    return float(np.median(np.concatenate([s[:k], s[-k:]])))
+    return median(np.concatenate([s[:k], s[-k:]]))
 
 
 def edge_sign(s: FloatArray, fs: float) -> float:
     """-1 if ``s`` must be flipped so that the window's resting ends lie nearer its low side."""
     edge = _edge_level(s, fs)
-    lo, hi = np.quantile(s, [0.05, 0.95])
+    lo, hi = quantiles(s, [0.05, 0.95])
     return -1.0 if edge - lo > hi - edge else 1.0
 
 
@@ -49,8 +50,8 @@ def _rests_at_start(raw: list[RawRep], edge: float) -> bool:
     done = [r for r in raw if not r.failed]
     if len(done) < 2:
         return False
-    start = float(np.median([0.5 * (r.level0 + r.level2) for r in done]))
-    far = float(np.median([r.level1 for r in done]))
+    start = median([0.5 * (r.level0 + r.level2) for r in done])
+    far = median([r.level1 for r in done])
     return abs(edge - start) < _EDGE_CLEAR * abs(far - edge)
 
 

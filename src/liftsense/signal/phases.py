@@ -21,6 +21,7 @@ from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.signal import find_peaks
 
 from liftsense.signal.movement import join_turnaround, level_fractions, movement_back, movement_out
+from liftsense.signal.quantiles import median, quantile
 
 __all__ = [
     "RawRep",
@@ -224,7 +225,7 @@ def candidate_peaks(
     peaks, props = find_peaks(s, prominence=min_prominence, distance=max(1, int(0.4 * fs_hz)))
     if peaks.size == 0:
         return none
-    ref = float(np.quantile(props["prominences"], 0.8))
+    ref = quantile(props["prominences"], 0.8)
     prom = props["prominences"]
     if any(cut_edges):
         bases = (props["left_bases"], props["right_bases"])
@@ -342,4 +343,4 @@ def rep_gap(a: RawRep, b: RawRep) -> float:
 def median_rep_len(raw: list[RawRep]) -> float:
     """Median duration of the completed reps (samples); NaN if none."""
     done = [r.length for r in raw if not r.failed]
-    return float(np.median(done)) if done else math.nan
+    return median(done) if done else math.nan

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from liftsense.signal import imu as _imu
 from liftsense.signal.phases import RawRep, median_rep_len, rep_gap, reps_overlap
+from liftsense.signal.quantiles import median, quantile
 
 __all__ = ["drop_posture_outliers", "median_turn_deg", "same_posture"]
 
@@ -45,7 +46,7 @@ def median_turn_deg(unit: FloatArray, raw: list[RawRep]) -> float:
     ] + [done[-1].back_arr]
     b = np.clip([math.ceil(e) for e in ends], 0, n - 1)
     cos = np.clip(np.sum(unit[a] * unit[b], axis=1), -1.0, 1.0)
-    return float(np.degrees(np.median(np.arccos(cos))))
+    return math.degrees(median(np.arccos(cos)))
 
 
 def same_posture(
@@ -59,7 +60,7 @@ def same_posture(
     a = min(max(math.floor(min(r.out_on for r in done)), 0), n - 1)
     b = min(max(math.ceil(max(r.back_arr for r in done)), a + 1), n)
     ang = np.degrees(_imu.angle_from_mean_rad(unit, unit[a:b]))
-    limit = float(np.quantile(ang[a:b], 0.98)) + margin_deg
+    limit = quantile(ang[a:b], 0.98) + margin_deg
     worst = float(np.max(ang[max(math.floor(edge.out_on), 0) : math.ceil(edge.back_arr) + 1]))
     return worst <= limit
 

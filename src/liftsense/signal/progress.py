@@ -45,6 +45,7 @@ from liftsense.signal.phases import (
     reps_overlap,
 )
 from liftsense.signal.posture import drop_posture_outliers, median_turn_deg, same_posture
+from liftsense.signal.quantiles import median, quantiles
 from liftsense.signal.retime import retimed
 
 __all__ = ["reps_in_window"]
@@ -70,9 +71,9 @@ def reps_in_window(
     v, x = _imu.vertical_motion(acc, fs, gyro)
     known = info is not DEFAULT_EXERCISE
     first_down = (info.eccentric_direction == "down") == info.starts_with_eccentric
-    amp_d = float(np.subtract(*np.quantile(x, [0.95, 0.05])))
+    amp_d = _spread(x)
     rot = _imu.rotation_progress(acc, gyro, fs)
-    amp_r = float(np.subtract(*np.quantile(rot, [0.95, 0.05])))
+    amp_r = _spread(rot)
     corr = float(np.corrcoef(rot, x)[0, 1]) if amp_d > 0 and amp_r > 0 else 0.0
     arc = math.radians(info.arc_deg)
     open_start, open_end = i0 == 0, i1 >= u.t_s.size  # the recording starts or ends here
@@ -244,6 +245,12 @@ def reps_in_window(
     return raw, disp, kind, ecc_first
 
 
+def _spread(s: FloatArray) -> float:
+    """The range of ``s`` between its 5th and 95th percentiles."""
+    hi, lo = quantiles(s, (0.95, 0.05))
+    return hi - lo
+
+
 def _may_find(rot: FloatArray, fs: float, raw_d: list[RawRep]) -> bool:
     """Whether a rotation under ``_ROT_PREFERRED_RAD`` may replace the displacement's reps
     ``raw_d``: they are fewer than two, or it has candidate peaks for ``_SMALL_ROT_TIMES``
@@ -262,7 +269,7 @@ def _median_period(raw: list[RawRep]) -> float:
     """Median interval between the starts of consecutive completed reps (samples; NaN for
     fewer than two)."""
     starts = sorted(r.out_on for r in raw if not r.failed)
-    return float(np.median(np.diff(starts))) if len(starts) >= 2 else math.nan
+    return median(np.diff(starts)) if len(starts) >= 2 else math.nan
 
 
 def _common(a: float, b: float, r: RawRep) -> float:
@@ -288,7 +295,7 @@ def _in_pairs(raw: list[RawRep]) -> bool:
     gaps = np.diff(starts)
     if gaps.size < 4:
         return False
-    a, b = float(np.median(gaps[0::2])), float(np.median(gaps[1::2]))
+    a, b = median(gaps[0::2]), median(gaps[1::2])
     return max(a, b) > 1.5 * min(a, b)
 
 
@@ -340,10 +347,10 @@ def _edge_reps(
     rows = sorted(done, key=lambda r: r.out_on)
     if len(rows) < 2 or len(ref) < 2:
         return []
-    rom = float(np.median([r.excursion for r in ref]))
-    rep_n = float(np.median([r.length for r in rows]))
-    out_n = float(np.median([r.out_arr - r.out_on for r in rows]))
-    back_n = float(np.median([r.back_arr - r.back_on for r in rows]))
+    rom = median([r.excursion for r in ref])
+    rep_n = median([r.length for r in rows])
+    out_n = median([r.out_arr - r.out_on for r in rows])
+    back_n = median([r.back_arr - r.back_on for r in rows])
     if rom <= 0:
         return []
     out: list[RawRep] = []

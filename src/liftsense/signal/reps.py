@@ -42,6 +42,7 @@ from liftsense.signal.exercises import Exercise, exercise_info
 from liftsense.signal.movement import join_turnaround
 from liftsense.signal.phases import RawRep
 from liftsense.signal.progress import reps_in_window
+from liftsense.signal.quantiles import median
 from liftsense.signal.segment import candidate_windows, marker_windows
 
 __all__ = ["RepResult", "SetResult", "detect", "format_tempo"]
@@ -187,7 +188,7 @@ def _stuck_last(chunk: list[RawRep], fs: float) -> bool:
     if len(chunk) < 3:
         return False
     pauses = [max(r.back_on - r.out_arr, 0.0) / fs for r in chunk]
-    return pauses[-1] >= max(_STUCK_S, float(np.median(pauses[:-1])) + _STUCK_OVER_S)
+    return pauses[-1] >= max(_STUCK_S, median(pauses[:-1]) + _STUCK_OVER_S)
 
 
 def _to_results(
@@ -263,9 +264,9 @@ def _to_results(
                 )
             )
         size = np.array([r.rom_m for r in reps])
-        if by_levels and float(np.median(size)) < _MIN_ROM_M:
+        if by_levels and median(size) < _MIN_ROM_M:
             size = np.array([_level_size(r) for r in chunk])
-        keep = size >= _MIN_REL_ROM * float(np.median(size))
+        keep = size >= _MIN_REL_ROM * median(size)
         reps = [r for r, k in zip(reps, keep, strict=True) if k]
         reps = [replace(r, index=k) for k, r in enumerate(reps, start=1)]
         last = chunk[-1]
@@ -287,7 +288,7 @@ def _make_set(
     med = np.median(ph, axis=0)
     trailing = 3 if ecc_first else 1
     if len(reps) > 1:  # the last rep's trailing pause is 0 by convention
-        med[trailing] = float(np.median(ph[:-1, trailing]))
+        med[trailing] = median(ph[:-1, trailing])
     return SetResult(
         index=0,
         exercise=info.name,
@@ -300,7 +301,7 @@ def _make_set(
         concentric_tut_s=float(ph[:, 2].sum()),
         total_tut_s=float(ph.sum()),
         failed_reps=failed,
-        rom_m=float(np.median([r.rom_m for r in reps])),
+        rom_m=median([r.rom_m for r in reps]),
         signal=kind,
         source=source,
     )
@@ -345,7 +346,7 @@ def detect(
         )
         for reps, failed in groups:
             durations = [r.eccentric_s + r.concentric_s for r in reps]
-            if not reps or len(reps) < min_reps or float(np.median(durations)) < _MIN_REP_S:
+            if not reps or len(reps) < min_reps or median(durations) < _MIN_REP_S:
                 continue
             results.append(_make_set(reps, failed, info, u.t0, kind, source, ecc_first))
     results.sort(key=lambda s: s.start_s)

@@ -20,6 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from liftsense.signal.imu import BoolArray, UniformImu, band_rms, lowpass, moving_mean, row_norm
+from liftsense.signal.quantiles import quantile
 
 __all__ = ["MERGE_GAP_S", "Window", "candidate_windows", "marker_windows", "walking_mask"]
 
@@ -59,7 +60,7 @@ def _activity(u: UniformImu) -> BoolArray:
     # lifting lives below 2.5 Hz; white sensor noise mostly above it
     dyn = lowpass(mag - moving_mean(mag, int(4 * fs)), fs, 2.5)
     rms = np.sqrt(moving_mean(dyn * dyn, int(fs)))
-    floor = float(np.quantile(rms, 0.1))
+    floor = quantile(rms, 0.1)
     active = rms > max(_ACC_ACTIVE_MPS2, 3.0 * floor)
     lp = moving_mean(u.acc, int(0.5 * fs))
     unit = lp / np.maximum(row_norm(lp), 1e-9)[:, None]

@@ -122,10 +122,13 @@ def _reverses(seg: FloatArray, span: float, rising: bool) -> bool:
         return False
     if rising:
         reached = np.maximum.accumulate(seg)
-        back, gone = reached - seg, reached - seg[0]
+        back = reached - seg
     else:
         reached = np.minimum.accumulate(seg)
-        back, gone = seg - reached, seg[0] - reached
+        back = seg - reached
+    if back.max() <= _REVERSAL * span:  # the common case, settled without the far end's rule
+        return False
+    gone = reached - seg[0] if rising else seg[0] - reached
     allowed = np.where(gone >= _FAR_END * span, _FAR_REVERSAL, _REVERSAL) * span
     return bool((back > allowed).any())
 

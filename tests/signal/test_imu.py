@@ -10,7 +10,6 @@ from liftsense.signal.imu import (
     G_MPS2,
     _block_mean,
     integrate,
-    moving_mean,
     prepare,
     rotation_progress,
     row_norm,
@@ -33,12 +32,6 @@ def _bouncing(rate_hz: float, seconds: float = 20.0) -> np.ndarray:
     acc = np.zeros((t.size, 3))
     acc[:, 2] = G_MPS2 + 1.5 * np.sin(2 * np.pi * 0.5 * t)
     return acc
-
-
-def test_moving_mean_known_answer() -> None:
-    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
-    assert moving_mean(x, 3) == pytest.approx([4 / 3, 2.0, 3.0, 4.0, 14 / 3])
-    assert moving_mean(x, 1) == pytest.approx(x)
 
 
 def test_prepare_resamples_to_50_hz_and_keeps_the_signal() -> None:

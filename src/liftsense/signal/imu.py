@@ -1,4 +1,5 @@
-"""IMU conditioning: validation, resampling to a uniform grid, filtering, movement signals.
+"""IMU conditioning: validation, resampling to a uniform grid, movement signals (the filters:
+``filters``).
 
 Everything here speaks numpy arrays on a uniform time grid. ``prepare`` turns the DataFrame that
 ``Recording.stream("acc")`` returns (UTC ``t`` index, ``x, y, z`` in m/s², optional ``gx, gy, gz``
@@ -16,7 +17,6 @@ detector then adds zero-velocity knots at the turnarounds and pauses it finds.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -24,11 +24,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.interpolate import CubicSpline
-from scipy.ndimage import uniform_filter1d
-from scipy.signal import butter, sosfiltfilt
 
 from liftsense.errors import AnalysisError
 from liftsense.signal.bias import still_bias
+from liftsense.signal.filters import highpass, lowpass
 from liftsense.signal.quantiles import median, quantile
 from liftsense.units import G_MPS2
 
@@ -36,14 +35,13 @@ __all__ = [
     "G_MPS2",
     "WORK_RATE_HZ",
     "UniformImu",
-    "band_rms",
     "dominant_period_s",
     "integrate",
     "lowpass",
-    "moving_mean",
     "prepare",
     "rotation_progress",
     "row_norm",
+    "row_square",
     "vertical_acceleration",
     "vertical_motion",
 ]
@@ -72,11 +70,18 @@ class UniformImu:
     native_rate_hz: float
 
 
+def row_square(x: FloatArray) -> FloatArray:
+    """Squared Euclidean norm of each row of an (n, 3) array; the same values as
+    ``np.sum(x * x, axis=1)``, several times quicker."""
+    a, b, c = x[:, 0], x[:, 1], x[:, 2]
+    out: FloatArray = a * a + b * b + c * c
+    return out
+
+
 def row_norm(x: FloatArray) -> FloatArray:
     """Euclidean norm of each row of an (n, 3) array; the same values as
     ``np.linalg.norm(x, axis=1)``, several times quicker."""
-    a, b, c = x[:, 0], x[:, 1], x[:, 2]
-    out: FloatArray = np.sqrt(a * a + b * b + c * c)
+    out: FloatArray = np.sqrt(row_square(x))
     return out
 
 
@@ -89,53 +94,6 @@ def integrate(x: FloatArray, fs_hz: float) -> FloatArray:
     np.cumsum(x[1:] + x[:-1], axis=0, out=out[1:])
     out *= 0.5 / fs_hz
     return out
-
-
-def moving_mean(x: FloatArray, width: int) -> FloatArray:
-    """Centred moving average over ``width`` samples along axis 0; the edges repeat the end
-    samples."""
-    width = max(int(width), 1)
-    if width == 1:
-        return x.astype(np.float64, copy=True)
-    out: FloatArray = uniform_filter1d(
-        x.astype(np.float64, copy=False), width, axis=0, mode="nearest"
-    )
-    return out
-
-
-@functools.lru_cache(maxsize=64)
-def _butter_sos(order: int, wn: float | tuple[float, float], btype: str) -> FloatArray:
-    """Second-order sections of a Butterworth filter (``wn`` in units of Nyquist). A design
-    costs about a millisecond, and the same few are applied to every window. Shared: do not
-    modify (scipy's filters only read it, but need it writable)."""
-    sos: FloatArray = butter(order, wn, btype=btype, output="sos")  # type: ignore[call-overload]
-    return sos
-
-
-def lowpass(x: FloatArray, fs_hz: float, cutoff_hz: float, order: int = 2) -> FloatArray:
-    """Zero-phase Butterworth low-pass along axis 0 (returned unchanged if too short)."""
-    sos = _butter_sos(order, min(cutoff_hz / (fs_hz / 2), 0.99), "lowpass")
-    if x.shape[0] <= 3 * (2 * sos.shape[0] + 1):
-        return x.astype(np.float64, copy=True)
-    out: FloatArray = sosfiltfilt(sos, x, axis=0)
-    return out
-
-
-def _highpass(x: FloatArray, fs_hz: float, cutoff_hz: float) -> FloatArray:
-    sos = _butter_sos(2, cutoff_hz / (fs_hz / 2), "highpass")
-    if x.shape[0] <= 15:
-        return x - np.mean(x, axis=0)
-    out: FloatArray = sosfiltfilt(sos, x, axis=0)
-    return out
-
-
-def band_rms(
-    x: FloatArray, fs_hz: float, lo_hz: float, hi_hz: float, window_s: float
-) -> FloatArray:
-    """Moving RMS over ``window_s`` of ``x`` band-passed to ``lo_hz``-``hi_hz``."""
-    sos = _butter_sos(2, (lo_hz / (fs_hz / 2), min(hi_hz / (fs_hz / 2), 0.99)), "bandpass")
-    y = sosfiltfilt(sos, x) if x.size > 30 else x - np.mean(x)
-    return np.sqrt(moving_mean(y * y, int(window_s * fs_hz)))
 
 
 def _columns(df: pd.DataFrame, names: tuple[str, ...]) -> FloatArray:
@@ -368,7 +326,7 @@ def vertical_motion(
     v -= np.linspace(v[0], v[-1], v.size)
     period = dominant_period_s(lowpass(a, fs_hz, 3.0), fs_hz)
     cutoff = 0.05 if not math.isfinite(period) else min(max(0.5 / period, 0.05), 0.5)
-    x = _highpass(integrate(v, fs_hz), fs_hz, cutoff)
+    x = highpass(integrate(v, fs_hz), fs_hz, cutoff)
     return v, x
 
 

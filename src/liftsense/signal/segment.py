@@ -19,7 +19,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from liftsense.signal.imu import BoolArray, UniformImu, band_rms, lowpass, moving_mean, row_norm
+from liftsense.signal.filters import band_rms, lowpass, moving_mean
+from liftsense.signal.imu import BoolArray, UniformImu, row_norm, row_square
 from liftsense.signal.quantiles import quantile
 
 __all__ = ["MERGE_GAP_S", "Window", "candidate_windows", "marker_windows", "walking_mask"]
@@ -71,7 +72,7 @@ def _activity(u: UniformImu) -> BoolArray:
     active |= turn > _TILT_ACTIVE_RADPS
     if u.gyro is not None:
         w = u.gyro - np.median(u.gyro, axis=0)
-        active |= np.sqrt(moving_mean(np.sum(w * w, axis=1), int(fs))) > _GYRO_ACTIVE_RADPS
+        active |= np.sqrt(moving_mean(row_square(w), int(fs))) > _GYRO_ACTIVE_RADPS
     out: BoolArray = active & ~walking_mask(u, mag) & ~u.gap
     return out
 

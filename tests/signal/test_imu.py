@@ -184,3 +184,17 @@ def test_integrate_is_exact_for_a_ramp_and_keeps_time() -> None:
     x = integrate(v, fs)
     truth = (1 - np.cos(np.pi * t / t[-1])) * t[-1] / np.pi
     assert np.abs(x - truth).max() < 1e-4
+
+
+@pytest.mark.parametrize("rate", [12.5, 50.0, 200.0])
+def test_a_float32_recording_is_prepared_as_its_float64_copy(rate: float) -> None:
+    # a recording's IMU streams are float32: every path must widen them exactly
+    rng = np.random.default_rng(5)
+    acc = _bouncing(rate) + rng.normal(0.0, 0.3, (int(20 * rate), 3))
+    gyro = rng.normal(0.0, 0.5, acc.shape)
+    gyro[7] = np.nan
+    f32 = _frame(acc, rate, gyro).astype(np.float32)
+    a, b = prepare(f32), prepare(f32.astype(np.float64))
+    assert a.gyro is not None and b.gyro is not None
+    for x, y in ((a.t_s, b.t_s), (a.acc, b.acc), (a.gyro, b.gyro), (a.gap, b.gap)):
+        np.testing.assert_array_equal(x, y)

@@ -9,6 +9,7 @@ from liftsense.errors import AnalysisError
 from liftsense.signal.imu import (
     G_MPS2,
     _block_mean,
+    dominant_period_s,
     integrate,
     prepare,
     rotation_progress,
@@ -198,3 +199,11 @@ def test_a_float32_recording_is_prepared_as_its_float64_copy(rate: float) -> Non
     assert a.gyro is not None and b.gyro is not None
     for x, y in ((a.t_s, b.t_s), (a.acc, b.acc), (a.gyro, b.gyro), (a.gap, b.gap)):
         np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("n", [700, 777, 799])  # 2n = 1554 and 1598 have large prime factors
+def test_the_dominant_period_is_the_repetition_period(n: int) -> None:
+    t = np.arange(n) / 50.0  # shorter than three periods: one autocorrelation peak in range
+    sig = np.sin(2 * np.pi * t / 4.0) + 0.3 * np.sin(2 * np.pi * t / 1.3)
+    assert dominant_period_s(sig, 50.0) == pytest.approx(4.0, abs=0.1)
+    assert np.isnan(dominant_period_s(np.random.default_rng(1).normal(size=n), 50.0))

@@ -4,8 +4,8 @@ Butterworth low-, high- and band-pass, and the moving RMS of a band.
 The zero-phase filters compute what ``scipy.signal.sosfiltfilt`` computes (odd extension by
 three filter lengths, forward and backward passes started in their steady state), to the last
 bit; but each filter's design and steady state are worked out once, not on every call: rep
-detection filters every candidate window with the same few filters, and the steady state's
-linear solve took a third of each call.
+detection filters every candidate window with the same few filters, and working out the steady
+state took a quarter of each call.
 """
 
 from __future__ import annotations

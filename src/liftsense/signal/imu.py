@@ -38,7 +38,6 @@ __all__ = [
     "UniformImu",
     "dominant_period_s",
     "integrate",
-    "lowpass",
     "prepare",
     "rotation_progress",
     "row_norm",

@@ -59,7 +59,7 @@ def quantiles(a: FloatArray | Sequence[float], qs: Sequence[float]) -> list[floa
             at.append((n - 1, n - 1, v + 1))
         else:
             at.append((lo, lo + 1, v - lo))
-    x = np.partition(x, sorted({i for a_, b_, _ in at for i in (a_, b_)} | {n - 1}))
+    x = np.partition(x, sorted({k for i, j, _ in at for k in (i, j, n - 1)}))
     if math.isnan(x[-1]):
         return [math.nan] * len(at)
     out = []

@@ -269,6 +269,24 @@ def test_a_foreign_writer_with_plain_pyarrow_is_accepted(tmp_path: Path) -> None
     assert len(rec.stream("hr", "d")) == 5
 
 
+@pytest.mark.parametrize("encoded", [True, False])
+def test_a_row_group_a_foreign_writer_shared_between_streams_gives_each_its_own_rows(
+    tmp_path: Path, encoded: bool
+) -> None:
+    label = pa.dictionary(pa.int32(), pa.string())
+    a, b = good_table(), good_table()
+    b = b.set_column(1, "device", pa.array(["e"] * 5).cast(label))
+    b = b.set_column(7, "value", pa.array(np.full(5, 70, np.float32)))
+    mixed = pa.concat_tables([a, b]).sort_by("t")  # one row group, two devices interleaved
+    if not encoded:  # labels as plain strings
+        for i in (0, 1):
+            mixed = mixed.set_column(i, mixed.field(i).name, mixed.column(i).cast(pa.string()))
+    rec = load(write_table(tmp_path / "f.parquet", mixed, GOOD_META))
+    assert rec.stream("hr", "d")["value"].tolist() == [60.0] * 5
+    assert rec.stream("hr", "e")["value"].tolist() == [70.0] * 5
+    assert len(rec.stream("hr")) == 10
+
+
 @pytest.mark.parametrize(
     ("make", "problem"),
     [

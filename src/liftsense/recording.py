@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from liftsense.errors import RecordingError
@@ -154,10 +155,12 @@ class Recording:
             table = self._file.read_row_groups(groups, columns=["stream", "device", *columns])
         except (pa.ArrowException, OSError) as exc:
             raise RecordingError(self.path, f"damaged data in {key[0]}/{key[1]}: {exc}") from exc
-        s = table.column("stream").to_numpy(zero_copy_only=False)
-        d = table.column("device").to_numpy(zero_copy_only=False)
-        if not (np.all(s == key[0]) and np.all(d == key[1])):  # a foreign writer mixed groups
-            table = table.filter(pa.array((s == key[0]) & (d == key[1])))
+        mine = pc.fill_null(
+            pc.and_(_equal(table.column("stream"), key[0]), _equal(table.column("device"), key[1])),
+            False,
+        )
+        if not pc.all(mine).as_py():  # a foreign writer mixed streams in a row group
+            table = table.filter(mine)
         return table
 
     def stream(self, name: str, device: str | None = None) -> pd.DataFrame:
@@ -277,6 +280,19 @@ def _check_schema(path: Path, schema: pa.Schema) -> None:
             raise _fail(path, f"missing column {name!r} ({expected})")
         if not ok(schema.field(idx).type):
             raise _fail(path, f"column {name!r} is {schema.field(idx).type}, expected {expected}")
+
+
+def _equal(labels: pa.ChunkedArray, value: str) -> pa.ChunkedArray:
+    """Where a label column (``stream``, ``device``) equals ``value``: for a dictionary-encoded
+    column, the dictionary is compared and its answer taken for each row's code (comparing a
+    million rows' decoded strings took longer than reading them)."""
+    chunks = [
+        pc.take(pc.equal(ch.dictionary, value), ch.indices)
+        if pa.types.is_dictionary(ch.type)
+        else pc.equal(ch, value)
+        for ch in labels.chunks
+    ]
+    return pa.chunked_array(chunks, pa.bool_())
 
 
 def _index(path: Path, file: pq.ParquetFile) -> tuple[dict[Key, list[int]], dict[Key, _Span]]:

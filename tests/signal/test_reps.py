@@ -223,6 +223,21 @@ def _assert_reps_in_place(s: SyntheticSession, exercise: str) -> list[SetResult]
     return sets
 
 
+@pytest.mark.parametrize(("rate_hz", "seed"), [(12.5, 357), (100.0, 387)])
+def test_a_hip_hinge_is_not_taken_for_halves_of_a_displacement_stretched_by_drift(
+    rate_hz: float, seed: int
+) -> None:
+    # slow RDLs, hip sensor, a noisy and biased accelerometer without gyro: the drift stretches
+    # the displacement's reps by a second and loses one; the hip's rotation finds all six,
+    # each starting from the standing posture, no two inside one of the displacement's reps
+    s = _grid_session("romanian_deadlift", "3-1-1-1", "hip", rate_hz, seed, gyro=False, **_NOISY)
+    found = detect(s.imu, exercise="romanian_deadlift")
+    assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
+    for f, t_set in zip(found, s.truth.sets, strict=True):
+        starts = [t["start_s"] for t in t_set["reps"]]
+        assert [r.start_s for r in f.reps] == pytest.approx(starts, abs=0.3)
+
+
 def test_resting_ends_orient_the_thigh_rotation_when_a_failed_rep_adds_a_valley() -> None:
     # RDLs with a failed last rep, thigh sensor without gyro at 12.5 Hz: the displacement is too
     # small to orient the rotation, and upside down the rotation finds one rep more (the

@@ -19,7 +19,7 @@ from liftsense.signal.attempts import mark_abnormal
 from liftsense.signal.phases import RawRep, candidate_peaks, find_reps
 from liftsense.signal.quantiles import median, quantiles
 
-__all__ = ["completed", "edge_sign", "oriented_reps"]
+__all__ = ["completed", "edge_sign", "oriented_reps", "starts_at_rest"]
 
 FloatArray = npt.NDArray[np.float64]
 _EDGE_CLEAR = 0.25
@@ -53,6 +53,12 @@ def _rests_at_start(raw: list[RawRep], edge: float) -> bool:
     start = median([0.5 * (r.level0 + r.level2) for r in done])
     far = median([r.level1 for r in done])
     return abs(edge - start) < _EDGE_CLEAR * abs(far - edge)
+
+
+def starts_at_rest(raw: list[RawRep], s: FloatArray, fs: float) -> bool:
+    """Whether the completed reps ``raw`` found in ``s`` start clearly at the level ``s`` rests
+    at in the window's first and last second (see ``_rests_at_start``)."""
+    return _rests_at_start(raw, _edge_level(s, fs))
 
 
 def oriented_reps(

@@ -35,7 +35,7 @@ from liftsense.signal.attempts import attempt_after, mark_abnormal, mark_stalled
 from liftsense.signal.drift import velocity_correction
 from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
 from liftsense.signal.movement import fit_movement
-from liftsense.signal.orientation import completed, edge_sign, oriented_reps
+from liftsense.signal.orientation import completed, edge_sign, oriented_reps, starts_at_rest
 from liftsense.signal.phases import (
     RawRep,
     candidate_peaks,
@@ -118,7 +118,10 @@ def reps_in_window(
         # leave much of the rotation's reps uncovered (a displacement lost in drift), and
         # never from a rotation that tracks the displacement (a hip or a thigh turning with
         # the lift; a wrist tilting forth and back within each rep does not): its extra reps
-        # are the ones the drift lost, and its reps are shorter for leaving out the pauses
+        # are the ones the drift lost, and its reps are shorter for leaving out the pauses;
+        # nor from rotation reps that start from the resting posture with no two of them
+        # inside one displacement rep (a hip's hinge, where the drift of a noisy accelerometer
+        # stretched the displacement's reps and lost one)
         ratio = median_rep_len(raw_r) / median_rep_len(raw_d) if done_d >= 2 else math.nan
         # ... or, when the displacement's reps are timed short (a slow eccentric lost in
         # drift) or the rotation's long (a pause inside the first tilt), about twice as many
@@ -132,6 +135,7 @@ def reps_in_window(
             and done_d < done_r <= 3 * done_d
             and not _tangled(raw_d)
             and _covered(raw_r, raw_d) >= 0.6
+            and (_nested(raw_r, raw_d) > 0 or not starts_at_rest(raw_r, r_sig, fs))
         )
         # a tie goes to a rotation that tracks the displacement (a thigh or a hip), or whose
         # reps are much more alike in size: cleaner; and about twice as many displacement reps

@@ -238,6 +238,17 @@ def test_a_hip_hinge_is_not_taken_for_halves_of_a_displacement_stretched_by_drif
         assert [r.start_s for r in f.reps] == pytest.approx(starts, abs=0.3)
 
 
+@pytest.mark.parametrize(("rate_hz", "seed"), [(25.0, 463), (100.0, 483)])
+def test_a_wrist_wobbling_through_paused_hip_thrusts_does_not_outcount_the_height(
+    rate_hz: float, seed: int
+) -> None:
+    # paused hip thrusts, wrist sensor without gyro: the forearm wobbles through each pause, and
+    # its rotation finds two more "reps" of uneven length; the height finds every rep, evenly
+    s = _grid_session("hip_thrust", "2-0-1-0", "wrist", rate_hz, seed, paused=True, gyro=False)
+    sets = _assert_reps_in_place(s, "hip_thrust")
+    assert [(f.n_reps, f.signal) for f in sets] == [(6, "displacement"), (10, "displacement")]
+
+
 def test_resting_ends_orient_the_thigh_rotation_when_a_failed_rep_adds_a_valley() -> None:
     # RDLs with a failed last rep, thigh sensor without gyro at 12.5 Hz: the displacement is too
     # small to orient the rotation, and upside down the rotation finds one rep more (the

@@ -5,7 +5,8 @@ A window (see ``segment``) gets two candidate progress signals: the vertical dis
 sensor (``imu.vertical_motion``) and its rotation about its main axis
 (``imu.rotation_progress``). The one that yields more complete reps wins, unless the rotation's
 reps are much shorter than the displacement's, or come about twice as often or in pairs inside
-them (a wrist tilting forth and back within each rep shows two rotation peaks per rep).
+them (a wrist tilting forth and back within each rep shows two rotation peaks per rep), or vary
+in length far more than the displacement's (a wrist wobbling through a pause splits a rep).
 The displacement is then re-integrated with the velocity error removed at every point where the
 load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
 so that the load returns to the level it started from; reps are found again on the result
@@ -55,6 +56,12 @@ MIN_DISP_M = 0.08
 MIN_ROT_RAD = 0.2
 _ROT_PREFERRED_RAD = 0.35
 _SMALL_ROT_TIMES = 3  # a smaller rotation must find this many times the displacement's reps
+#: A rotation's reps may vary in length this many times as much as the displacement's (and by
+#: this coefficient of variation in any case) and still outnumber them ...
+_LEN_CV_TIMES = 3.0
+_LEN_CV_FLOOR = 0.15
+#: ... unless the rotation reaches this (rad): a joint carrying the sensor through the lift.
+_JOINT_ROT_RAD = 1.0
 _MAX_REP_TURN_DEG = 90.0
 
 
@@ -144,7 +151,10 @@ def reps_in_window(
         # inside each; reps that overlap at an even stride are a set done without pauses)
         better = (
             done_r > done_d
-            or (done_r == done_d and (tracks or _size_cv(raw_r) < 0.5 * _size_cv(raw_d)))
+            or (
+                done_r == done_d
+                and (tracks or _cv_of(raw_r, "excursion") < 0.5 * _cv_of(raw_d, "excursion"))
+            )
             or (
                 done_r >= 4
                 and 1.75 * done_r <= done_d <= 2.5 * done_r
@@ -155,6 +165,14 @@ def reps_in_window(
         )
         if amp_r < _ROT_PREFERRED_RAD and done_d >= 2:
             better = done_r >= _SMALL_ROT_TIMES * done_d
+        if done_r > done_d >= 3 and not tracks and amp_r < _JOINT_ROT_RAD:
+            # extra rotation reps among reps of uneven length are a wrist wobbling through a
+            # pause or a slow lowering, which splits a rep, not reps the drift lost (those
+            # leave the displacement's reps uneven, merged)
+            cv_r = _cv_of(raw_r, "length")
+            better = better and not (
+                cv_r > _LEN_CV_TIMES * _cv_of(raw_d, "length") and cv_r > _LEN_CV_FLOOR
+            )
         if done_r >= 2 and better and not halves:
             kind, raw = "rotation", raw_r
             if tracks:
@@ -309,9 +327,10 @@ def _tangled(raw: list[RawRep]) -> bool:
     return any(reps_overlap(a, b, share=0.3) for a, b in itertools.pairwise(done))
 
 
-def _size_cv(raw: list[RawRep]) -> float:
-    """Coefficient of variation of the completed reps' excursions (inf for fewer than two)."""
-    size = np.array([r.excursion for r in raw if not r.failed])
+def _cv_of(raw: list[RawRep], what: str) -> float:
+    """Coefficient of variation of the completed reps' ``excursion`` or ``length`` (inf for
+    fewer than two)."""
+    size = np.array([getattr(r, what) for r in raw if not r.failed])
     mean = float(np.mean(size)) if size.size >= 2 else 0.0
     return float(np.std(size)) / mean if mean > 0 else math.inf
 

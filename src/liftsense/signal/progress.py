@@ -1,5 +1,6 @@
 """The progress signal of one candidate window, its reps, and the drift control behind them
-(the velocity error itself: ``drift``; which way up a signal is: ``orientation``).
+(the velocity error itself: ``drift``; which way up a signal is: ``orientation``; how two
+signals' reps compare: ``repsets``).
 
 A window (see ``segment``) gets two candidate progress signals: the vertical displacement of the
 sensor (``imu.vertical_motion``) and its rotation about its main axis
@@ -24,7 +25,6 @@ pause with the sensor out of the set's posture (re-racking; see ``posture``).
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Any
 
@@ -47,6 +47,7 @@ from liftsense.signal.phases import (
 )
 from liftsense.signal.posture import drop_posture_outliers, median_turn_deg, same_posture
 from liftsense.signal.quantiles import median, quantiles
+from liftsense.signal.repsets import covered, cv_of, in_pairs, median_period, nested, tangled
 from liftsense.signal.retime import retimed
 
 __all__ = ["reps_in_window"]
@@ -133,16 +134,16 @@ def reps_in_window(
         # ... or, when the displacement's reps are timed short (a slow eccentric lost in
         # drift) or the rotation's long (a pause inside the first tilt), about twice as many
         # rotation reps, coming twice as often or in pairs inside the displacement's reps
-        every = _median_period(raw_r) / _median_period(raw_d) if done_d >= 3 else math.nan
-        paired = 0.4 <= every <= 0.6 or _nested(raw_r, raw_d) >= 0.6
+        every = median_period(raw_r) / median_period(raw_d) if done_d >= 3 else math.nan
+        paired = 0.4 <= every <= 0.6 or nested(raw_r, raw_d) >= 0.6
         twice = paired and 1.5 * done_d <= done_r <= 2.5 * done_d
         halves = (
             not tracks
             and (0.25 <= ratio < 0.7 or twice)
             and done_d < done_r <= 3 * done_d
-            and not _tangled(raw_d)
-            and _covered(raw_r, raw_d) >= 0.6
-            and (_nested(raw_r, raw_d) > 0 or not starts_at_rest(raw_r, r_sig, fs))
+            and not tangled(raw_d)
+            and covered(raw_r, raw_d) >= 0.6
+            and (nested(raw_r, raw_d) > 0 or not starts_at_rest(raw_r, r_sig, fs))
         )
         # a tie goes to a rotation that tracks the displacement (a thigh or a hip), or whose
         # reps are much more alike in size: cleaner; and about twice as many displacement reps
@@ -153,14 +154,14 @@ def reps_in_window(
             done_r > done_d
             or (
                 done_r == done_d
-                and (tracks or _cv_of(raw_r, "excursion") < 0.5 * _cv_of(raw_d, "excursion"))
+                and (tracks or cv_of(raw_r, "excursion") < 0.5 * cv_of(raw_d, "excursion"))
             )
             or (
                 done_r >= 4
                 and 1.75 * done_r <= done_d <= 2.5 * done_r
-                and _tangled(raw_d)
-                and not _tangled(raw_r)
-                and _in_pairs(raw_d)
+                and tangled(raw_d)
+                and not tangled(raw_r)
+                and in_pairs(raw_d)
             )
         )
         if amp_r < _ROT_PREFERRED_RAD and done_d >= 2:
@@ -169,9 +170,9 @@ def reps_in_window(
             # extra rotation reps among reps of uneven length are a wrist wobbling through a
             # pause or a slow lowering, which splits a rep, not reps the drift lost (those
             # leave the displacement's reps uneven, merged)
-            cv_r = _cv_of(raw_r, "length")
+            cv_r = cv_of(raw_r, "length")
             better = better and not (
-                cv_r > _LEN_CV_TIMES * _cv_of(raw_d, "length") and cv_r > _LEN_CV_FLOOR
+                cv_r > _LEN_CV_TIMES * cv_of(raw_d, "length") and cv_r > _LEN_CV_FLOOR
             )
         if done_r >= 2 and better and not halves:
             kind, raw = "rotation", raw_r
@@ -285,66 +286,6 @@ def _may_find(rot: FloatArray, fs: float, raw_d: list[RawRep]) -> bool:
         for sg in (1.0, -1.0)
     )
     return most >= _SMALL_ROT_TIMES * done_d
-
-
-def _median_period(raw: list[RawRep]) -> float:
-    """Median interval between the starts of consecutive completed reps (samples; NaN for
-    fewer than two)."""
-    starts = sorted(r.out_on for r in raw if not r.failed)
-    return median(np.diff(starts)) if len(starts) >= 2 else math.nan
-
-
-def _common(a: float, b: float, r: RawRep) -> float:
-    """Samples that the span from ``a`` to ``b`` shares with the rep ``r``."""
-    return max(0.0, min(b, r.back_arr) - max(a, r.out_on))
-
-
-def _nested(inner: list[RawRep], outer: list[RawRep]) -> float:
-    """The fraction of the completed ``outer`` reps that each hold two or more completed
-    ``inner`` reps for at least half of their time."""
-    done = [r for r in inner if not r.failed]
-    spans = [(r.out_on, r.back_arr) for r in outer if not r.failed]
-    held = 0
-    for a, b in spans:
-        held += sum(_common(a, b, r) >= 0.5 * r.length for r in done) >= 2
-    return held / len(spans) if spans else 0.0
-
-
-def _in_pairs(raw: list[RawRep]) -> bool:
-    """Whether the completed reps come in pairs: the intervals between their starts alternate
-    short and long (the medians of every other interval differ by over half again)."""
-    starts = sorted(r.out_on for r in raw if not r.failed)
-    gaps = np.diff(starts)
-    if gaps.size < 4:
-        return False
-    a, b = median(gaps[0::2]), median(gaps[1::2])
-    return max(a, b) > 1.5 * min(a, b)
-
-
-def _tangled(raw: list[RawRep]) -> bool:
-    """Whether any two consecutive completed reps share over 30 % of the shorter one."""
-    done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
-    return any(reps_overlap(a, b, share=0.3) for a, b in itertools.pairwise(done))
-
-
-def _cv_of(raw: list[RawRep], what: str) -> float:
-    """Coefficient of variation of the completed reps' ``excursion`` or ``length`` (inf for
-    fewer than two)."""
-    size = np.array([getattr(r, what) for r in raw if not r.failed])
-    mean = float(np.mean(size)) if size.size >= 2 else 0.0
-    return float(np.std(size)) / mean if mean > 0 else math.inf
-
-
-def _covered(inner: list[RawRep], outer: list[RawRep]) -> float:
-    """The fraction of the completed ``inner`` reps that the completed ``outer`` reps cover
-    for at least half of their time."""
-    spans = [(r.out_on, r.back_arr) for r in outer if not r.failed]
-    done = [r for r in inner if not r.failed]
-    held = 0
-    for r in done:
-        common = sum(_common(a, b, r) for a, b in spans)
-        held += common >= 0.5 * r.length
-    return held / len(done) if done else 0.0
 
 
 def _edge_reps(

@@ -1,0 +1,77 @@
+"""Comparisons between two sets of reps found in one window (on the displacement and on the
+rotation, see ``progress``): how often they come, how they nest in and overlap one another, and
+how even they are.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Literal
+
+import numpy as np
+
+from liftsense.signal.phases import RawRep, reps_overlap
+from liftsense.signal.quantiles import median
+
+__all__ = ["covered", "cv_of", "in_pairs", "median_period", "nested", "tangled"]
+
+
+def median_period(raw: list[RawRep]) -> float:
+    """Median interval between the starts of consecutive completed reps (samples; NaN for
+    fewer than two)."""
+    starts = sorted(r.out_on for r in raw if not r.failed)
+    return median(np.diff(starts)) if len(starts) >= 2 else math.nan
+
+
+def _common(a: float, b: float, r: RawRep) -> float:
+    """Samples that the span from ``a`` to ``b`` shares with the rep ``r``."""
+    return max(0.0, min(b, r.back_arr) - max(a, r.out_on))
+
+
+def nested(inner: list[RawRep], outer: list[RawRep]) -> float:
+    """The fraction of the completed ``outer`` reps that each hold two or more completed
+    ``inner`` reps for at least half of their time."""
+    done = [r for r in inner if not r.failed]
+    spans = [(r.out_on, r.back_arr) for r in outer if not r.failed]
+    held = 0
+    for a, b in spans:
+        held += sum(_common(a, b, r) >= 0.5 * r.length for r in done) >= 2
+    return held / len(spans) if spans else 0.0
+
+
+def in_pairs(raw: list[RawRep]) -> bool:
+    """Whether the completed reps come in pairs: the intervals between their starts alternate
+    short and long (the medians of every other interval differ by over half again)."""
+    starts = sorted(r.out_on for r in raw if not r.failed)
+    gaps = np.diff(starts)
+    if gaps.size < 4:
+        return False
+    a, b = median(gaps[0::2]), median(gaps[1::2])
+    return max(a, b) > 1.5 * min(a, b)
+
+
+def tangled(raw: list[RawRep]) -> bool:
+    """Whether any two consecutive completed reps share over 30 % of the shorter one."""
+    done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
+    return any(reps_overlap(a, b, share=0.3) for a, b in itertools.pairwise(done))
+
+
+def cv_of(raw: list[RawRep], what: Literal["excursion", "length"]) -> float:
+    """Coefficient of variation of the completed reps' ``excursion`` or ``length`` (inf for
+    fewer than two)."""
+    size = np.array([getattr(r, what) for r in raw if not r.failed])
+    mean = float(np.mean(size)) if size.size >= 2 else 0.0
+    return float(np.std(size)) / mean if mean > 0 else math.inf
+
+
+def covered(inner: list[RawRep], outer: list[RawRep]) -> float:
+    """The fraction of the completed ``inner`` reps that the completed ``outer`` reps cover
+    for at least half of their time."""
+    spans = [(r.out_on, r.back_arr) for r in outer if not r.failed]
+    done = [r for r in inner if not r.failed]
+    held = 0
+    for r in done:
+        common = sum(_common(a, b, r) for a, b in spans)
+        held += common >= 0.5 * r.length
+    return held / len(done) if done else 0.0

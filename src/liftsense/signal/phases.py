@@ -133,6 +133,20 @@ def _reverses(seg: FloatArray, span: float, rising: bool) -> bool:
     return bool((back > allowed).any())
 
 
+def _out_levels(l0: float, l1: float, frac_out: list[float]) -> list[float]:
+    """The levels ``movement_out`` takes for a movement from ``l0`` up to ``l1``
+    (``frac_out``: see ``movement.level_fractions``)."""
+    d = l1 - l0
+    return [l0 + f * d for f in frac_out]
+
+
+def _back_levels(l1: float, l2: float, frac_back: list[float]) -> list[float]:
+    """The levels ``movement_back`` takes for a movement from ``l1`` down to ``l2``: its
+    10 % level measured from its end, then the fitted ones from its start."""
+    d = l1 - l2
+    return [l2 + 0.1 * d, *(l1 - f * d for f in frac_back)]
+
+
 def _cut_rep(
     s: FloatArray,
     sl: Sequence[float],
@@ -157,8 +171,7 @@ def _cut_rep(
     arr, leave = float(top[0]), float(top[-1])
     frac_out, frac_back = level_fractions(arc_rad)
     if cut_start:
-        d = l1 - l2
-        lv = [l2 + 0.1 * d, *(l1 - f * d for f in frac_back)]
+        lv = _back_levels(l1, l2, frac_back)
         on, dur = movement_back(s, sl, p, i1, lv, quick, arc_rad)[2:]
         if arr <= p + on and p + on + dur <= s.size - 1:  # False for NaN
             leave, end = p + on, p + on + dur
@@ -166,8 +179,7 @@ def _cut_rep(
             back = np.flatnonzero(s[p : i1 + 1] <= l2 + 0.05 * prom)
             end = float(p + back[0]) if back.size else float(i1)
         return RawRep(float(i0), arr, leave, end, l2, l1, l2, i0, p, i1, False, True)
-    d = l1 - l0
-    on, dur = movement_out(s, sl, i0, p, [l0 + f * d for f in frac_out], quick, arc_rad)[2:]
+    on, dur = movement_out(s, sl, i0, p, _out_levels(l0, l1, frac_out), quick, arc_rad)[2:]
     if i0 + on >= 0 and i0 + on + dur <= leave:  # False for NaN
         begin, arr = i0 + on, i0 + on + dur
     else:
@@ -302,15 +314,13 @@ def find_reps(
             if cut is not None:  # the recording starts or ends inside this rep: count it
                 out.append(cut)
                 continue
-        t10, t90, on_o, dur_out = movement_out(
-            s, sl, i0, p, [l0 + f * d_out for f in frac_out], quick, arc_rad
-        )
+        lv_out = _out_levels(l0, l1, frac_out)
+        t10, t90, on_o, dur_out = movement_out(s, sl, i0, p, lv_out, quick, arc_rad)
         if t10 is None or t90 is None or t90 < t10:
             continue
         if not (shortest <= dur_out <= longest):
             continue
-        # the 10 % level of the way back is measured from its end
-        lv_back = [l2 + 0.1 * d_back, *(l1 - f * d_back for f in frac_back)]
+        lv_back = _back_levels(l1, l2, frac_back)
         b10, b90, on_b, dur_back = movement_back(s, sl, p, i1, lv_back, quick, arc_rad)
         back_ok = b10 is not None and b90 is not None and b10 >= b90
         if not (back_ok and shortest <= dur_back <= longest):

@@ -135,7 +135,8 @@ def reps_in_window(
         # drift) or the rotation's long (a pause inside the first tilt), about twice as many
         # rotation reps, coming twice as often or in pairs inside the displacement's reps
         every = median_period(raw_r) / median_period(raw_d) if done_d >= 3 else math.nan
-        paired = 0.4 <= every <= 0.6 or nested(raw_r, raw_d) >= 0.6
+        nest = nested(raw_r, raw_d)
+        paired = 0.4 <= every <= 0.6 or nest >= 0.6
         twice = paired and 1.5 * done_d <= done_r <= 2.5 * done_d
         halves = (
             not tracks
@@ -143,7 +144,7 @@ def reps_in_window(
             and done_d < done_r <= 3 * done_d
             and not tangled(raw_d)
             and covered(raw_r, raw_d) >= 0.6
-            and (nested(raw_r, raw_d) > 0 or not starts_at_rest(raw_r, r_sig, fs))
+            and (nest > 0 or not starts_at_rest(raw_r, r_sig, fs))
         )
         # a tie goes to a rotation that tracks the displacement (a thigh or a hip), or whose
         # reps are much more alike in size: cleaner; and about twice as many displacement reps

@@ -287,6 +287,14 @@ def test_a_row_group_a_foreign_writer_shared_between_streams_gives_each_its_own_
     assert len(rec.stream("hr")) == 10
 
 
+def test_a_shared_row_group_with_a_row_without_a_label_is_refused(tmp_path: Path) -> None:
+    label = pa.dictionary(pa.int32(), pa.string())
+    b = good_table().set_column(1, "device", pa.array(["e", "e", None, "e", "e"]).cast(label))
+    path = write_table(tmp_path / "f.parquet", pa.concat_tables([good_table(), b]), GOOD_META)
+    with pytest.raises(RecordingError, match="rows without a stream or device label"):
+        load(path)
+
+
 @pytest.mark.parametrize(
     ("make", "problem"),
     [

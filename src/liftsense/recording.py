@@ -155,10 +155,7 @@ class Recording:
             table = self._file.read_row_groups(groups, columns=["stream", "device", *columns])
         except (pa.ArrowException, OSError) as exc:
             raise RecordingError(self.path, f"damaged data in {key[0]}/{key[1]}: {exc}") from exc
-        mine = pc.fill_null(
-            pc.and_(_equal(table.column("stream"), key[0]), _equal(table.column("device"), key[1])),
-            False,
-        )
+        mine = _rows_of(table, key)
         if not pc.all(mine).as_py():  # a foreign writer mixed streams in a row group
             table = table.filter(mine)
         return table
@@ -282,6 +279,13 @@ def _check_schema(path: Path, schema: pa.Schema) -> None:
             raise _fail(path, f"column {name!r} is {schema.field(idx).type}, expected {expected}")
 
 
+def _rows_of(table: pa.Table, key: Key) -> pa.ChunkedArray:
+    """Which rows of ``table`` belong to the stream and device ``key`` (False where a label is
+    missing)."""
+    both = pc.and_(_equal(table.column("stream"), key[0]), _equal(table.column("device"), key[1]))
+    return pc.fill_null(both, False)
+
+
 def _equal(labels: pa.ChunkedArray, value: str) -> pa.ChunkedArray:
     """Where a label column (``stream``, ``device``) equals ``value``: for a dictionary-encoded
     column, the dictionary is compared and its answer taken for each row's code (comparing a
@@ -314,12 +318,14 @@ def _index(path: Path, file: pq.ParquetFile) -> tuple[dict[Key, list[int]], dict
                 parts = {(str(stats[0].min), str(stats[1].min)): t.cast(pa.int64()).to_numpy()}
             else:
                 table = file.read_row_group(rg, columns=["stream", "device", "t"])
-                s = table.column("stream").to_numpy(zero_copy_only=False).astype(str)
-                d = table.column("device").to_numpy(zero_copy_only=False).astype(str)
-                t_all = table.column("t").cast(pa.int64()).to_numpy()
+                labels = table.select(["stream", "device"])
+                if any(c.null_count for c in labels.columns):
+                    raise _fail(path, f"rows without a stream or device label in row group {rg}")
+                keys = labels.group_by(["stream", "device"]).aggregate([]).to_pylist()
+                t_all = table.column("t").cast(pa.int64())
                 parts = {}
-                for key in sorted(set(zip(s, d, strict=True))):
-                    parts[key] = t_all[(s == key[0]) & (d == key[1])]
+                for key in sorted((str(k["stream"]), str(k["device"])) for k in keys):
+                    parts[key] = t_all.filter(_rows_of(table, key)).to_numpy()
         except (pa.ArrowException, OSError) as exc:
             raise _fail(path, f"damaged data in row group {rg}: {exc}") from exc
         for key, t_ns in parts.items():

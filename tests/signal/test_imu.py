@@ -169,6 +169,19 @@ def test_prepare_drops_samples_with_nan_and_keeps_the_rest() -> None:
     assert prepare(_frame(acc, 200.0, mostly_nan)).gyro is None  # under 90 % usable
 
 
+def test_rows_out_of_order_repeated_or_without_acc_are_set_right_from_the_first_kept() -> None:
+    frame = _frame(_bouncing(50.0), 50.0)
+    clean = prepare(frame.iloc[3:])
+    holed = frame.copy()
+    holed.iloc[:3, 0] = np.nan  # the first three samples have no usable acc
+    # out of order, with one row sent twice
+    messy = pd.concat([holed.iloc[500:], holed.iloc[:500], holed.iloc[[700]]])
+    for u in (prepare(holed), prepare(messy)):
+        assert u.t0 == frame.index[3] == clean.t0
+        np.testing.assert_array_equal(u.t_s, clean.t_s)
+        np.testing.assert_array_equal(u.acc, clean.acc)
+
+
 def test_integrate_is_exact_for_a_ramp_and_keeps_time() -> None:
     # the trapezoid rule integrates a linear signal exactly, sample for sample; a running sum
     # runs half a sample ahead (its value at sample i is the integral up to i + 1/2)

@@ -49,6 +49,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 F32Array = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
 #: Rate of the analysis grid: 20 ms steps, ample for phases that last >= 0.3 s.
 WORK_RATE_HZ = 50.0
 #: Native gaps longer than this are not bridged by interpolation (samples flagged in ``gap``).
@@ -109,7 +110,9 @@ def _columns(df: pd.DataFrame, names: tuple[str, ...]) -> FloatArray | F32Array:
 
 def _validate(
     imu: pd.DataFrame,
-) -> tuple[pd.DatetimeIndex, FloatArray | F32Array, FloatArray | F32Array | None]:
+) -> tuple[pd.Timestamp, IntArray, FloatArray | F32Array, FloatArray | F32Array | None]:
+    """The first sample's time, the sample times (ns), acc and gyro (None if absent or mostly
+    not finite), sorted by time, without repeated times or rows whose acc is not finite."""
     missing = [c for c in ("x", "y", "z") if c not in imu.columns]
     if missing:
         raise AnalysisError(
@@ -123,23 +126,25 @@ def _validate(
     has_gyro = all(c in imu.columns for c in ("gx", "gy", "gz"))
     gyro = _columns(imu, ("gx", "gy", "gz")) if has_gyro else None
     ns = idx.as_unit("ns").asi8  # the index may be in ms or us resolution
+    rows: IntArray | None = None  # the rows kept, where not all of them in order
     if ns.size > 1 and not bool(np.all(np.diff(ns) > 0)):  # sort, drop repeated times
         order = np.argsort(ns, kind="stable")
         ns = ns[order]
         keep = np.concatenate([[True], np.diff(ns) > 0])
         order = order[keep]
-        idx, acc = idx[order], acc[order]
+        rows, ns, acc = order, ns[keep], acc[order]
         gyro = gyro[order] if gyro is not None else None
     if not np.isfinite(acc).all():  # the whole array at once: the common case is quick
         ok = np.asarray(np.isfinite(acc).all(axis=1), dtype=bool)
         if not ok.any():
             raise AnalysisError("IMU data has no finite acc samples (all NaN): nothing to analyse")
-        idx, acc = idx[ok], acc[ok]
+        rows = rows[ok] if rows is not None else np.flatnonzero(ok)
+        ns, acc = ns[ok], acc[ok]
         gyro = gyro[ok] if gyro is not None else None
     if gyro is not None and not np.isfinite(gyro).all():
         fin = np.asarray(np.isfinite(gyro).all(axis=1), dtype=bool)
         gyro = None if fin.mean() < 0.9 else np.where(fin[:, None], gyro, 0.0)
-    return pd.DatetimeIndex(idx), acc, gyro
+    return pd.Timestamp(idx[0 if rows is None else int(rows[0])]), ns, acc, gyro
 
 
 def _block_mean(x: FloatArray | F32Array, k: int) -> FloatArray:
@@ -159,8 +164,7 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
     Raises AnalysisError when the input cannot be analysed: missing columns, no time index,
     all NaN, shorter than 3 s, constant, or not in m/s² (a median magnitude near 1 means g).
     """
-    idx, acc, gyro = _validate(imu)
-    ns = idx.as_unit("ns").asi8
+    t0, ns, acc, gyro = _validate(imu)
     t = (ns - ns[0]) / 1e9
     if t.size < 10 or t[-1] < _MIN_DURATION_S:
         raise AnalysisError(
@@ -182,7 +186,8 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
             "units and scale of the acc stream"
         )
     dt = np.diff(t)
-    native = 1.0 / median(dt[dt > 0]) if (dt > 0).any() else fs_hz
+    # sorted without repeats, so every step is positive; the integer steps' median is quick
+    native = 1e9 / float(np.median(np.diff(ns))) if ns.size > 1 else fs_hz
     grid = np.arange(0.0, t[-1], 1.0 / fs_hz)
     k = round(native / fs_hz)
     big = np.flatnonzero(dt > MAX_BRIDGED_GAP_S)
@@ -220,7 +225,7 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
             if gyro is not None
             else None
         )
-    return UniformImu(pd.Timestamp(idx[0]), grid, fs_hz, acc_u, gyro_u, gap, native)
+    return UniformImu(t0, grid, fs_hz, acc_u, gyro_u, gap, native)
 
 
 def _hinge_angle(gyro: FloatArray, fs_hz: float) -> tuple[FloatArray, FloatArray]:

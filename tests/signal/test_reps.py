@@ -249,6 +249,26 @@ def test_a_wrist_wobbling_through_paused_hip_thrusts_does_not_outcount_the_heigh
     assert [(f.n_reps, f.signal) for f in sets] == [(6, "displacement"), (10, "displacement")]
 
 
+def test_curls_whose_height_fades_in_drift_are_kept_when_the_wrist_turns_as_far() -> None:
+    # curls at the wrist on a noisy accelerometer: the forearm's rotation finds every rep, each
+    # turning it as far as the others (2.2-2.4 rad), one after another without a pause, but
+    # the drift-corrected height of the last ones fades to a few centimetres and then
+    # millimetres, under a third of the set's median: they are reps all the same
+    s = _grid_session("biceps_curl", "2-0-1-0", "wrist", 200.0, 5896, gyro=True, **_NOISY)
+    sets = _assert_reps_in_place(s, "biceps_curl")
+    assert [(f.n_reps, f.signal) for f in sets] == [(6, "rotation"), (10, "rotation")]
+
+
+def test_a_failed_press_that_tilts_the_wrist_half_as_far_is_not_kept_for_its_rhythm() -> None:
+    # overhead presses at the wrist, the last of the second set failed half-way: its height and
+    # its tilt both reach half the set's, though it follows the ninth rep without a pause; a
+    # rotation whose reps differ that much in size does not overrule the height
+    s = _grid_session(
+        "overhead_press", "2-0-1-0", "wrist", 50.0, 5780, failed_last=True, gyro=True, **_NOISY
+    )
+    assert [f.n_reps for f in detect(s.imu, exercise="overhead_press")] == [5, 9]
+
+
 def test_resting_ends_orient_the_thigh_rotation_when_a_failed_rep_adds_a_valley() -> None:
     # RDLs with a failed last rep, thigh sensor without gyro at 12.5 Hz: the displacement is too
     # small to orient the rotation, and upside down the rotation finds one rep more (the

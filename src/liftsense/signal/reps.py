@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -40,9 +41,10 @@ import pandas as pd
 from liftsense.signal import imu as _imu
 from liftsense.signal.exercises import Exercise, exercise_info
 from liftsense.signal.movement import join_turnaround
-from liftsense.signal.phases import RawRep
+from liftsense.signal.phases import RawRep, rep_gap
 from liftsense.signal.progress import reps_in_window
 from liftsense.signal.quantiles import median
+from liftsense.signal.repsets import cv_of
 from liftsense.signal.segment import candidate_windows, marker_windows
 
 __all__ = ["RepResult", "SetResult", "detect", "format_tempo"]
@@ -52,6 +54,8 @@ _MIN_REP_S = 0.6
 _SET_SPLIT_S = 8.0
 _MIN_REL_ROM = 0.35
 _MIN_ROM_M = 0.04
+_CHAIN_OF_LEN = 0.25
+_EVEN_CV = 0.15
 _STUCK_S = 5.0
 _STUCK_OVER_S = 3.0
 
@@ -191,6 +195,16 @@ def _stuck_last(chunk: list[RawRep], fs: float) -> bool:
     return pauses[-1] >= max(_STUCK_S, median(pauses[:-1]) + _STUCK_OVER_S)
 
 
+def _chained(chunk: list[RawRep]) -> npt.NDArray[np.bool_]:
+    """Whether each rep meets a neighbour (neither a pause between them nor an overlap longer
+    than ``_CHAIN_OF_LEN`` of the set's median rep length): part of the set's rhythm, not a
+    movement after a pause (re-racking, fiddling with the sensor) or into a rep (unracking)."""
+    near = _CHAIN_OF_LEN * median([r.length for r in chunk])
+    gaps = [abs(rep_gap(a, b)) for a, b in pairwise(chunk)]
+    before, after = [math.inf, *gaps], [*gaps, math.inf]
+    return np.array([min(a, b) <= near for a, b in zip(before, after, strict=True)])
+
+
 def _to_results(
     raw: list[RawRep],
     disp: FloatArray,
@@ -207,6 +221,10 @@ def _to_results(
     range of motion in ``disp``, or with ``by_levels``, when that displacement is too small to
     tell reps apart (median under ``_MIN_ROM_M``), the excursion in the progress signal the
     reps were found on (a rotation whose displacement is millimetres: triceps dips at the wrist).
+    With ``by_levels``, when the set's excursions are even (coefficient of variation at most
+    ``_EVEN_CV``: the rotation measures each rep alike), a rep that keeps the set's rhythm
+    (``_chained``) is kept whatever its range of motion (a displacement fading in the drift of
+    a noisy accelerometer).
     A last rep stuck at the bottom (``_stuck_last``) counts as failed.
     """
     groups: list[tuple[list[RepResult], int]] = []
@@ -264,9 +282,13 @@ def _to_results(
                 )
             )
         size = np.array([r.rom_m for r in reps])
-        if by_levels and median(size) < _MIN_ROM_M:
-            size = np.array([_level_size(r) for r in chunk])
         keep = size >= _MIN_REL_ROM * median(size)
+        if by_levels:
+            level = np.array([_level_size(r) for r in chunk])
+            if median(size) < _MIN_ROM_M:
+                keep = level >= _MIN_REL_ROM * median(level)
+            elif cv_of(chunk, "excursion") <= _EVEN_CV:  # the rotation measures reps evenly
+                keep |= _chained(chunk)
         reps = [r for r, k in zip(reps, keep, strict=True) if k]
         reps = [replace(r, index=k) for k, r in enumerate(reps, start=1)]
         last = chunk[-1]

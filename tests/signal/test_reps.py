@@ -269,6 +269,19 @@ def test_a_failed_press_that_tilts_the_wrist_half_as_far_is_not_kept_for_its_rhy
     assert [f.n_reps for f in detect(s.imu, exercise="overhead_press")] == [5, 9]
 
 
+def test_a_first_rep_the_drift_control_smooths_away_is_kept_when_it_keeps_the_sets_pauses() -> None:
+    # bench presses at the wrist, 3-1-1-1: a second's pause at lockout between reps; the drift
+    # control re-times the set and loses its first rep, though that rep lasts like the others
+    # and the pause after it is as long as theirs (re-racking comes after a longer pause)
+    s = _grid_session("bench_press", "3-1-1-1", "wrist", 25.0, 662, gyro=True)
+    sets = detect(s.imu, exercise="bench_press")
+    assert [f.n_reps for f in sets] == [6, 10]
+    first = s.truth.sets[0]["reps"]
+    for r, t in zip(sets[0].reps, first, strict=True):  # the first rep in place, as first timed
+        assert abs(r.start_s - t["start_s"]) < 0.3
+        assert abs(r.eccentric_s - t["eccentric_s"]) < 0.3
+
+
 def test_resting_ends_orient_the_thigh_rotation_when_a_failed_rep_adds_a_valley() -> None:
     # RDLs with a failed last rep, thigh sensor without gyro at 12.5 Hz: the displacement is too
     # small to orient the rotation, and upside down the rotation finds one rep more (the

@@ -12,8 +12,8 @@ The displacement is then re-integrated with the velocity error removed at every 
 load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
 so that the load returns to the level it started from; reps are found again on the result
 (a rep that pass turns into a failed attempt or smooths away, though it lasts like its
-neighbours and follows or precedes one without a pause, was mis-corrected and keeps its first
-timing).
+neighbours and follows or precedes one after no longer a pause than they leave between them,
+was mis-corrected and keeps its first timing).
 Reps found on the rotation are timed on the displacement where that is the better clock: a
 forearm's tilt is not linear in the height of the hand that presses or curls (``retime``).
 A recording that starts or ends inside a set keeps the rep it cut through, when the recorded
@@ -26,6 +26,7 @@ pause with the sensor out of the set's posture (re-racking; see ``posture``).
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -204,10 +205,11 @@ def reps_in_window(
         # the correction is built from these reps: one it turns into a failed attempt or
         # smooths away was mis-corrected (a slow first eccentric whose onset drifts, a slow
         # last lowering whose end does); keep it as first timed if it lasts like the others
-        # and follows or precedes one of them without a pause (re-racking after a set comes
-        # after a pause)
+        # and follows or precedes one of them without a longer pause than the set's reps
+        # leave between them (re-racking after a set comes after a pause)
         kept = [r for r in again if not r.failed]
         med = median_rep_len(kept)
+        rhythm = _usual_gap(kept)
         lost = [
             r
             for r in raw
@@ -215,7 +217,7 @@ def reps_in_window(
             and not r.cut  # a rep cut by the recording's edge is left to _edge_reps
             and not any(reps_overlap(r, q) for q in kept)
             and 0.7 * med <= r.length <= 1.3 * med
-            and any(rep_gap(r, q) <= 0.2 * med for q in kept)
+            and any(rep_gap(r, q) <= rhythm + 0.2 * med for q in kept)
         ]
         again = [q for q in again if not (q.failed and any(reps_overlap(q, r) for r in lost))]
         raw = (again + lost) if again else raw
@@ -267,6 +269,14 @@ def reps_in_window(
             v_err = velocity_correction(normal, fs, v, **knots)
             disp = sign * _imu.integrate(v - v_err, fs)
     return raw, disp, kind, ecc_first
+
+
+def _usual_gap(reps: list[RawRep]) -> float:
+    """The median pause between consecutive reps (samples; 0 for reps that overlap or for
+    fewer than two)."""
+    done = sorted(reps, key=lambda r: r.out_on)
+    gaps = [max(rep_gap(a, b), 0.0) for a, b in pairwise(done)]
+    return median(gaps) if gaps else 0.0
 
 
 def _spread(s: FloatArray) -> float:

@@ -282,6 +282,22 @@ def test_a_first_rep_the_drift_control_smooths_away_is_kept_when_it_keeps_the_se
         assert abs(r.eccentric_s - t["eccentric_s"]) < 0.3
 
 
+@pytest.mark.parametrize(("rate_hz", "seed"), [(12.5, 657), (50.0, 677)])
+def test_a_last_rep_drift_made_lopsided_is_not_held_still_by_the_drift_control(
+    rate_hz: float, seed: int
+) -> None:
+    # slow bench presses at the wrist on a noisy accelerometer without gyro: in the first pass
+    # the drift leaves the last rep's press at a fraction of its lowering, a failed attempt;
+    # the drift control must not hold the bar still through it as if the set had ended, or
+    # the rep it would reveal is smoothed away
+    s = _grid_session("bench_press", "3-1-1-1", "wrist", rate_hz, seed, gyro=False, **_NOISY)
+    found = detect(s.imu, exercise="bench_press")
+    assert [f.n_reps for f in found] == [6, 10]
+    for f, t_set in zip(found, s.truth.sets, strict=True):
+        ends = [t["end_s"] for t in t_set["reps"]]
+        assert f.reps[-1].end_s == pytest.approx(ends[-1], abs=0.5)
+
+
 def test_resting_ends_orient_the_thigh_rotation_when_a_failed_rep_adds_a_valley() -> None:
     # RDLs with a failed last rep, thigh sensor without gyro at 12.5 Hz: the displacement is too
     # small to orient the rotation, and upside down the rotation finds one rep more (the

@@ -189,7 +189,15 @@ def reps_in_window(
         normal = [r for r in raw if not r.failed]
         if not normal:
             break
-        v_err = velocity_correction(normal, fs, v, turns_at_fit=kind == "displacement")
+        # a failed attempt that lasts like a rep is movement, not rest: no still knots inside
+        # it (its far turnaround is held still, see ``velocity_correction``)
+        med = median_rep_len(normal)
+        moved = [
+            r
+            for r in raw
+            if r.failed and r.length <= 1.3 * med and not any(reps_overlap(r, q) for q in normal)
+        ]
+        v_err = velocity_correction(normal + moved, fs, v, turns_at_fit=kind == "displacement")
         disp = sign * _imu.integrate(v - v_err, fs)
         if kind != "displacement":
             break

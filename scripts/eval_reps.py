@@ -14,7 +14,8 @@ fitted to the grid. A subset keeps each session's seed from the full grid.
 Printed per exercise and placement (synthetic) or per dataset and exercise (real): per-set
 rep-count exact and within-one rates, MAE of each phase duration (ms), eccentric TUT error (%),
 and false reps detected outside lifting (synthetic: outside the true sets and in rest-only and
-walking-only sessions; real: in the labelled rest recordings).
+walking-only sessions; real: in the labelled rest recordings). The synthetic grid also says in
+how many of its sets that end with a failed attempt one is reported, and in how many without.
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ NOISE: dict[str, dict[str, float]] = {
 
 
 def _score_session(truth_sets: list[dict[str, Any]], found: list[SetResult]) -> dict[str, Any]:
-    """A row per true set (counts, phase errors), and where each false rep lies: a rep
-    outside every true set, or in a detected set matched to none."""
+    """A row per true set (counts of reps and failed attempts, phase errors), and where each
+    false rep lies: a rep outside every true set, or in a detected set matched to none."""
     rows: list[dict[str, Any]] = []
     used: set[int] = set()
     for ts in truth_sets:
@@ -78,8 +79,9 @@ def _score_session(truth_sets: list[dict[str, Any]], found: list[SetResult]) -> 
             if ov > overlap:
                 best, overlap = k, ov
         n_true = len(ts["reps"])
+        failed_true = int(ts.get("failed_reps", 0))
         if best is None:
-            rows.append({"n_true": n_true, "n_det": 0})
+            rows.append({"n_true": n_true, "n_det": 0, "failed_true": failed_true, "failed_det": 0})
             continue
         used.add(best)
         fs = found[best]
@@ -96,6 +98,8 @@ def _score_session(truth_sets: list[dict[str, Any]], found: list[SetResult]) -> 
             {
                 "n_true": n_true,
                 "n_det": fs.n_reps,
+                "failed_true": failed_true,
+                "failed_det": fs.failed_reps,
                 "ecc_tut_err": abs(fs.eccentric_tut_s - ts["eccentric_tut_s"])
                 / ts["eccentric_tut_s"],
                 **{p: float(np.mean(v)) if v else np.nan for p, v in errs.items()},
@@ -108,6 +112,18 @@ def _score_session(truth_sets: list[dict[str, Any]], found: list[SetResult]) -> 
             if not (inside and k in used):
                 false.append(f"{r.start_s:.1f}-{r.end_s:.1f} s in a set of {fs.n_reps}")
     return {"sets": rows, "false_reps": false}
+
+
+def _failed_attempts(df: pd.DataFrame) -> str:
+    """How the sets' failed attempts were reported: found in the sets that end with one, and
+    reported in the sets that have none."""
+    has = df.failed_true > 0
+    found = int((df.failed_det[has] >= df.failed_true[has]).sum())
+    spurious = int((df.failed_det[~has] > 0).sum())
+    return (
+        f"failed attempts: reported in {found} of {int(has.sum())} sets that end with one; "
+        f"in {spurious} of {int((~has).sum())} sets without one"
+    )
 
 
 def _summary(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -246,6 +262,11 @@ def synthetic(
         for job, (_, false) in zip(grid, scored, strict=True):
             for where in false:
                 print(f"false rep: {job.exercise} {job.placement} seed={job.seed} at {where}")
+        for r in df[df.failed_det != df.failed_true].itertuples():
+            print(
+                f"failed attempts: {r.exercise} {r.placement} {r.rate_hz} {r.noise} {r.tempo} "
+                f"gyro={r.gyro} seed={r.seed} true={r.failed_true} det={r.failed_det}"
+            )
     pd.set_option("display.width", 200)
     pd.set_option("display.max_rows", 500)
     held = f", seeds offset by {seed_offset}" if seed_offset else ""
@@ -261,6 +282,7 @@ def synthetic(
     miss = int((df.n_det != df.n_true).sum())
     print(f"miscounted sets: {miss} of {len(df)} ({100 * (1 - miss / len(df)):.2f} % exact)")
     print(f"false reps outside true sets: {false_total}")
+    print(_failed_attempts(df))
     idle_jobs = [
         (pl, name, 1000 + seed_offset + k)
         for k, (pl, name) in enumerate(

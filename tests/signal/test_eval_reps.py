@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pandas as pd
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "eval_reps.py"
@@ -48,6 +49,20 @@ def test_held_out_seeds_generate_other_sessions_of_the_same_kind(ev: ModuleType)
     assert [r["n_true"] for r in rows] == [r["n_true"] for r in rows_held]
     # the same set's eccentric error differs: the noise and the lifter's timing were redrawn
     assert [r["eccentric_s"] for r in rows] != [r["eccentric_s"] for r in rows_held]
+
+
+def test_failed_attempts_are_scored_against_the_sets_that_have_one(ev: ModuleType) -> None:
+    job = ev.grid_jobs(quick=True, exercises=["bench_press"], placements=["bar"])[0]
+    fail = ev.GridJob(**{**job.__dict__, "tempo": "fail"})
+    rows, _ = ev.run_job(fail)
+    # both sets end with a failed rep, found on a clean bar sensor
+    assert [(r["failed_true"], r["failed_det"]) for r in rows] == [(1, 1), (1, 1)]
+    df = pd.DataFrame(
+        {"failed_true": [1, 1, 0, 0, 0, 2], "failed_det": [1, 0, 0, 1, 2, 2], "n_true": 5}
+    )
+    assert ev._failed_attempts(df) == (
+        "failed attempts: reported in 2 of 3 sets that end with one; in 2 of 3 sets without one"
+    )
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -157,6 +157,20 @@ def test_failed_last_rep_is_not_counted() -> None:
     assert found.failed_reps == 1
 
 
+@pytest.mark.parametrize(
+    ("exercise", "seed"), [("overhead_press", 705), ("lat_pulldown", 905), ("hip_thrust", 405)]
+)
+def test_a_last_concentric_that_stalls_a_third_of_the_way_is_a_failed_attempt(
+    exercise: str, seed: int
+) -> None:
+    # reps that start with the concentric, on the bar: the last one stalls at 30-45 % of the
+    # range, is held there for a second or two and let back down; the first pass's high-pass
+    # against drift shrinks that held excursion to about a fifth of the range
+    s = _grid_session(exercise, "2-0-1-0", "bar", 50.0, seed, failed_last=True, gyro=False)
+    found = detect(s.imu, exercise=exercise)
+    assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
+
+
 def test_a_press_that_stalls_short_of_lockout_is_a_failed_attempt() -> None:
     # at the wrist the forearm's tilt finds the stalled press as an excursion like the others;
     # its slow, short concentric marks it as the failed attempt it is

@@ -26,7 +26,6 @@ pause with the sensor out of the set's posture (re-racking; see ``posture``).
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -48,7 +47,15 @@ from liftsense.signal.phases import (
 )
 from liftsense.signal.posture import drop_posture_outliers, median_turn_deg, same_posture
 from liftsense.signal.quantiles import median, quantiles
-from liftsense.signal.repsets import covered, cv_of, in_pairs, median_period, nested, tangled
+from liftsense.signal.repsets import (
+    covered,
+    cv_of,
+    gaps,
+    in_pairs,
+    median_period,
+    nested,
+    tangled,
+)
 from liftsense.signal.retime import retimed
 
 __all__ = ["reps_in_window"]
@@ -282,9 +289,8 @@ def reps_in_window(
 def _usual_gap(reps: list[RawRep]) -> float:
     """The median pause between consecutive reps (samples; 0 for reps that overlap or for
     fewer than two)."""
-    done = sorted(reps, key=lambda r: r.out_on)
-    gaps = [max(rep_gap(a, b), 0.0) for a, b in pairwise(done)]
-    return median(gaps) if gaps else 0.0
+    pauses = [max(g, 0.0) for g in gaps(reps)]
+    return median(pauses) if pauses else 0.0
 
 
 def _spread(s: FloatArray) -> float:

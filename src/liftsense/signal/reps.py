@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -41,10 +40,10 @@ import pandas as pd
 from liftsense.signal import imu as _imu
 from liftsense.signal.exercises import Exercise, exercise_info
 from liftsense.signal.movement import join_turnaround
-from liftsense.signal.phases import RawRep, rep_gap
+from liftsense.signal.phases import RawRep
 from liftsense.signal.progress import reps_in_window
 from liftsense.signal.quantiles import median
-from liftsense.signal.repsets import cv_of
+from liftsense.signal.repsets import cv_of, gaps
 from liftsense.signal.segment import candidate_windows, marker_windows
 
 __all__ = ["RepResult", "SetResult", "detect", "format_tempo"]
@@ -200,8 +199,8 @@ def _chained(chunk: list[RawRep]) -> npt.NDArray[np.bool_]:
     than ``_CHAIN_OF_LEN`` of the set's median rep length): part of the set's rhythm, not a
     movement after a pause (re-racking, fiddling with the sensor) or into a rep (unracking)."""
     near = _CHAIN_OF_LEN * median([r.length for r in chunk])
-    gaps = [abs(rep_gap(a, b)) for a, b in pairwise(chunk)]
-    before, after = [math.inf, *gaps], [*gaps, math.inf]
+    apart = [abs(g) for g in gaps(chunk)]
+    before, after = [math.inf, *apart], [*apart, math.inf]
     return np.array([min(a, b) <= near for a, b in zip(before, after, strict=True)])
 
 
@@ -284,8 +283,8 @@ def _to_results(
         size = np.array([r.rom_m for r in reps])
         keep = size >= _MIN_REL_ROM * median(size)
         if by_levels:
-            level = np.array([_level_size(r) for r in chunk])
             if median(size) < _MIN_ROM_M:
+                level = np.array([_level_size(r) for r in chunk])
                 keep = level >= _MIN_REL_ROM * median(level)
             elif cv_of(chunk, "excursion") <= _EVEN_CV:  # the rotation measures reps evenly
                 keep |= _chained(chunk)

@@ -1,6 +1,6 @@
 """Comparisons between two sets of reps found in one window (on the displacement and on the
-rotation, see ``progress``): how often they come, how they nest in and overlap one another, and
-how even they are.
+rotation, see ``progress``): how often they come, how far apart, how they nest in and overlap
+one another, and how even they are.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Literal
 
 import numpy as np
 
-from liftsense.signal.phases import RawRep, reps_overlap
+from liftsense.signal.phases import RawRep, rep_gap, reps_overlap
 from liftsense.signal.quantiles import median
 
-__all__ = ["covered", "cv_of", "in_pairs", "median_period", "nested", "tangled"]
+__all__ = ["covered", "cv_of", "gaps", "in_pairs", "median_period", "nested", "tangled"]
 
 
 def median_period(raw: list[RawRep]) -> float:
@@ -22,6 +22,13 @@ def median_period(raw: list[RawRep]) -> float:
     fewer than two)."""
     starts = sorted(r.out_on for r in raw if not r.failed)
     return median(np.diff(starts)) if len(starts) >= 2 else math.nan
+
+
+def gaps(raw: list[RawRep]) -> list[float]:
+    """Samples from the end of each rep to the start of the next, in order of their starts
+    (negative where they overlap)."""
+    ordered = sorted(raw, key=lambda r: r.out_on)
+    return [rep_gap(a, b) for a, b in itertools.pairwise(ordered)]
 
 
 def _common(a: float, b: float, r: RawRep) -> float:

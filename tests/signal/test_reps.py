@@ -171,6 +171,15 @@ def test_a_last_concentric_that_stalls_a_third_of_the_way_is_a_failed_attempt(
     assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
 
 
+def test_a_movement_a_quarter_of_the_range_after_a_bench_set_is_no_failed_attempt() -> None:
+    # bench presses at the wrist: 4 s after the second set the first-pass height shows a hump of
+    # a quarter of the set's range (re-racking, through the high-pass); an attempt at a rep
+    # that starts with the eccentric would go the whole way down first
+    s = _grid_session("bench_press", "3-1-1-1", "wrist", 200.0, 692, gyro=True)
+    found = detect(s.imu, exercise="bench_press")
+    assert [(f.n_reps, f.failed_reps) for f in found] == [(6, 0), (10, 0)]
+
+
 def test_a_press_that_stalls_short_of_lockout_is_a_failed_attempt() -> None:
     # at the wrist the forearm's tilt finds the stalled press as an excursion like the others;
     # its slow, short concentric marks it as the failed attempt it is

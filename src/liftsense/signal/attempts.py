@@ -11,8 +11,9 @@ A rep found in the progress signal (see ``phases.find_reps``) can still be a fai
   is the way back, which the drift control pulls to the start level; so the way back is judged
   in the first pass, before that control: it covers less than ``_STALL_RETURN`` of the way out,
   and takes at least ``_STALL_SLOW_BACK`` times the set's median;
-- an excursion after the last completed rep, of a fifth of the set's range or more, that is
-  too small to be a rep or never returns (``attempt_after``).
+- an excursion after the last completed rep, of a fifth of the set's range or more (three
+  tenths for a rep that starts with the eccentric), that is too small to be a rep or never
+  returns (``attempt_after``).
 
 Failed attempts are counted apart from the reps (``SetResult.failed_reps``).
 """
@@ -37,6 +38,7 @@ _STALL_RANGE = 0.8
 _STALL_RETURN = 0.7
 _STALL_SLOW_BACK = 1.5
 _ATTEMPT_SIZE = 0.2
+_ATTEMPT_SIZE_ECC_FIRST = 0.3
 
 
 def mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
@@ -73,12 +75,14 @@ def mark_stalled(raw: list[RawRep], first: list[RawRep], *, ecc_first: bool) -> 
     return [replace(r, failed=True) if r is last else r for r in raw] if stalled else raw
 
 
-def attempt_after(raw: list[RawRep], s: FloatArray, fs: float) -> list[RawRep]:
-    """A failed attempt right after the last completed rep (within 8 s): an excursion of at
-    least ``_ATTEMPT_SIZE`` of the set's range in the first-pass progress ``s``, too short a
-    return or too small to be a rep, as a failed RawRep. The first-pass displacement is high-
-    passed against drift, which shrinks the excursion of an attempt held where it stalled: one
-    that stalls at a third of the range can show there as a fifth."""
+def attempt_after(raw: list[RawRep], s: FloatArray, fs: float, *, ecc_first: bool) -> list[RawRep]:
+    """A failed attempt right after the last completed rep (within 8 s): an excursion in the
+    first-pass progress ``s``, too short a return or too small to be a rep, as a failed RawRep.
+    An attempt at a rep that starts with the concentric stalls part of the way out; the
+    first-pass displacement is high-passed against drift, which shrinks an excursion held where
+    it stalled (a third of the range can show as a fifth): ``_ATTEMPT_SIZE`` of the set's
+    range. One that starts with the eccentric goes the whole way out first:
+    ``_ATTEMPT_SIZE_ECC_FIRST``."""
     done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
     if len(done) < 2 or any(r.failed and r.out_on > done[-1].out_on for r in raw):
         return []
@@ -87,7 +91,8 @@ def attempt_after(raw: list[RawRep], s: FloatArray, fs: float) -> list[RawRep]:
     b = min(a + int(8 * fs), s.size)
     if b - a < fs or rom <= 0:
         return []
-    peaks, props = find_peaks(s[a:b], prominence=_ATTEMPT_SIZE * rom)
+    least = _ATTEMPT_SIZE_ECC_FIRST if ecc_first else _ATTEMPT_SIZE
+    peaks, props = find_peaks(s[a:b], prominence=least * rom)
     if peaks.size == 0:
         return []
     p = a + int(peaks[0])

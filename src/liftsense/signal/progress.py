@@ -10,7 +10,8 @@ them (a wrist tilting forth and back within each rep shows two rotation peaks pe
 in length far more than the displacement's (a wrist wobbling through a pause splits a rep).
 The displacement is then re-integrated with the velocity error removed at every point where the
 load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
-so that the load returns to the level it started from; reps are found again on the result
+so that the load returns to the level it started from (a failed attempt that lasts like a rep
+is movement there, not rest); reps are found again on the result
 (a rep that pass turns into a failed attempt or smooths away, though it lasts like its
 neighbours and follows or precedes one after no longer a pause than they leave between them,
 was mis-corrected and keeps its first timing).
@@ -196,15 +197,8 @@ def reps_in_window(
         normal = [r for r in raw if not r.failed]
         if not normal:
             break
-        # a failed attempt that lasts like a rep is movement, not rest: no still knots inside
-        # it (its far turnaround is held still, see ``velocity_correction``)
-        med = median_rep_len(normal)
-        moved = [
-            r
-            for r in raw
-            if r.failed and r.length <= 1.3 * med and not any(reps_overlap(r, q) for q in normal)
-        ]
-        v_err = velocity_correction(normal + moved, fs, v, turns_at_fit=kind == "displacement")
+        held = normal + _attempts_like_reps(raw, normal)
+        v_err = velocity_correction(held, fs, v, turns_at_fit=kind == "displacement")
         disp = sign * _imu.integrate(v - v_err, fs)
         if kind != "displacement":
             break
@@ -284,6 +278,19 @@ def reps_in_window(
             v_err = velocity_correction(normal, fs, v, **knots)
             disp = sign * _imu.integrate(v - v_err, fs)
     return raw, disp, kind, ecc_first
+
+
+def _attempts_like_reps(raw: list[RawRep], normal: list[RawRep]) -> list[RawRep]:
+    """The failed attempts of ``raw`` that last no longer than 1.3 times the ``normal`` reps'
+    median and overlap none of them: movement, not rest, for the drift control (it holds only
+    their far turnaround still; see ``velocity_correction``). Drift can leave a last rep's way
+    back at a fraction of its way out in the first pass."""
+    longest = 1.3 * median_rep_len(normal)
+    return [
+        r
+        for r in raw
+        if r.failed and r.length <= longest and not any(reps_overlap(r, q) for q in normal)
+    ]
 
 
 def _usual_gap(reps: list[RawRep]) -> float:

@@ -16,10 +16,11 @@ was mis-corrected and keeps its first timing).
 Reps found on the rotation are timed on the displacement where that is the better clock: a
 forearm's tilt is not linear in the height of the hand that presses or curls (``retime``).
 A recording that starts or ends inside a set keeps the rep it cut through, when the recorded
-part looks like the set's reps (range, speed, sensor posture; ``cutreps``). Reps that typically end with the
-sensor turned by more than a right angle from where they began are a hand turning over, not
-lifting, and are dropped; so is a first or last rep that stands apart from the set after a
-pause with the sensor out of the set's posture (re-racking; see ``posture``).
+part looks like the set's reps (range, speed, sensor posture; ``cutreps``). Reps that
+typically end with the sensor turned by more than a right angle from where they began are a
+hand turning over, not lifting, and are dropped; so is a first or last rep that stands apart
+from the set after a pause with the sensor out of the set's posture (re-racking; see
+``posture``).
 """
 
 from __future__ import annotations

@@ -43,14 +43,13 @@ from liftsense.signal.movement import join_turnaround
 from liftsense.signal.phases import RawRep
 from liftsense.signal.progress import reps_in_window
 from liftsense.signal.quantiles import median
-from liftsense.signal.repsets import cv_of, gaps
+from liftsense.signal.repsets import cv_of, gaps, split_sets
 from liftsense.signal.segment import candidate_windows, marker_windows
 
 __all__ = ["RepResult", "SetResult", "detect", "format_tempo"]
 
 FloatArray = npt.NDArray[np.float64]
 _MIN_REP_S = 0.6
-_SET_SPLIT_S = 8.0
 _MIN_REL_ROM = 0.35
 _MIN_ROM_M = 0.04
 _CHAIN_OF_LEN = 0.25
@@ -227,18 +226,7 @@ def _to_results(
     A last rep stuck at the bottom (``_stuck_last``) counts as failed.
     """
     groups: list[tuple[list[RepResult], int]] = []
-    done = [r for r in raw if not r.failed]
-    ok = sorted(done, key=lambda r: r.out_on)
-    cur: list[RawRep] = []
-    chunks: list[list[RawRep]] = []
-    for r in ok:
-        if cur and (r.out_on - cur[-1].back_arr) / fs > _SET_SPLIT_S:
-            chunks.append(cur)
-            cur = []
-        cur.append(r)
-    if cur:
-        chunks.append(cur)
-    for chunk in chunks:
+    for chunk in split_sets(raw, fs):
         stuck = ecc_first and _stuck_last(chunk, fs)
         if stuck:
             chunk = chunk[:-1]

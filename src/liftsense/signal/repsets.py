@@ -1,6 +1,6 @@
 """Comparisons between two sets of reps found in one window (on the displacement and on the
 rotation, see ``progress``): how often they come, how far apart, how they nest in and overlap
-one another, and how even they are.
+one another, and how even they are; and where a window's reps split into sets.
 """
 
 from __future__ import annotations
@@ -14,7 +14,20 @@ import numpy as np
 from liftsense.signal.phases import RawRep, rep_gap, reps_overlap
 from liftsense.signal.quantiles import median
 
-__all__ = ["covered", "cv_of", "gaps", "in_pairs", "median_period", "nested", "tangled"]
+__all__ = [
+    "SET_SPLIT_S",
+    "covered",
+    "cv_of",
+    "gaps",
+    "in_pairs",
+    "median_period",
+    "nested",
+    "split_sets",
+    "tangled",
+]
+
+#: A pause longer than this (s) between completed reps ends a set.
+SET_SPLIT_S = 8.0
 
 
 def median_period(raw: list[RawRep]) -> float:
@@ -29,6 +42,18 @@ def gaps(raw: list[RawRep]) -> list[float]:
     (negative where they overlap)."""
     ordered = sorted(raw, key=lambda r: r.out_on)
     return [rep_gap(a, b) for a, b in itertools.pairwise(ordered)]
+
+
+def split_sets(raw: list[RawRep], fs: float) -> list[list[RawRep]]:
+    """The completed reps of ``raw`` in order of their starts, split into sets wherever one
+    starts more than ``SET_SPLIT_S`` after the previous one ends (``fs``: samples per second)."""
+    sets: list[list[RawRep]] = []
+    for r in sorted((r for r in raw if not r.failed), key=lambda r: r.out_on):
+        if sets and (r.out_on - sets[-1][-1].back_arr) / fs <= SET_SPLIT_S:
+            sets[-1].append(r)
+        else:
+            sets.append([r])
+    return sets
 
 
 def _common(a: float, b: float, r: RawRep) -> float:

@@ -171,6 +171,38 @@ def test_a_last_concentric_that_stalls_a_third_of_the_way_is_a_failed_attempt(
     assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
 
 
+@pytest.mark.parametrize(
+    ("exercise", "placement", "rate_hz", "seed"),
+    [
+        ("hip_thrust", "hip", 25.0, 565),
+        ("romanian_deadlift", "hip", 25.0, 365),
+        ("lat_pulldown", "wrist", 100.0, 985),
+    ],
+)
+def test_a_failed_attempt_is_found_after_the_set_when_a_movement_like_a_rep_follows_later(
+    exercise: str, placement: str, rate_hz: float, seed: int
+) -> None:
+    # 15-25 s after one set, in the same window, the sensor makes one movement like a rep
+    # (re-racking, fiddling with the strap); it is no rep of the set, so the attempt is sought
+    # right after the set's own last rep, not after that movement
+    s = _grid_session(exercise, "2-0-1-0", placement, rate_hz, seed, failed_last=True, gyro=False)
+    found = detect(s.imu, exercise=exercise)
+    assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
+
+
+@pytest.mark.parametrize("exercise", ["bench_press", "overhead_press"])
+def test_a_failed_attempt_counts_only_for_the_set_it_ends_when_two_sets_share_a_window(
+    exercise: str,
+) -> None:
+    # 9 s of rest leave both sets in one candidate window, split into two sets there; the
+    # second ends with a failed attempt, the first does not
+    tempo = Tempo.parse("2-0-1-0")
+    sets = (SetSpec(exercise, 60, 5, tempo), SetSpec(exercise, 60, 6, tempo, failed_last=True))
+    s = generate(SessionSpec(sets, rest_s=9, lead_in_s=20, tail_s=20), seed=1)
+    found = detect(s.imu, exercise=exercise)
+    assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 0), (5, 1)]
+
+
 def test_a_movement_a_quarter_of_the_range_after_a_bench_set_is_no_failed_attempt() -> None:
     # bench presses at the wrist: 4 s after the second set the first-pass height shows a hump of
     # a quarter of the set's range (re-racking, through the high-pass); an attempt at a rep

@@ -29,6 +29,7 @@ from scipy.signal import find_peaks
 
 from liftsense.signal.phases import RawRep, reps_overlap
 from liftsense.signal.quantiles import median
+from liftsense.signal.repsets import split_sets
 
 __all__ = ["attempt_after", "mark_abnormal", "mark_stalled"]
 
@@ -76,22 +77,31 @@ def mark_stalled(raw: list[RawRep], first: list[RawRep], *, ecc_first: bool) -> 
 
 
 def attempt_after(raw: list[RawRep], s: FloatArray, fs: float, *, ecc_first: bool) -> list[RawRep]:
-    """A failed attempt right after the last completed rep (within 8 s): an excursion in the
-    first-pass progress ``s``, too short a return or too small to be a rep, as a failed RawRep.
-    An attempt at a rep that starts with the concentric stalls part of the way out; the
-    first-pass displacement is high-passed against drift, which shrinks an excursion held where
-    it stalled (a third of the range can show as a fifth): ``_ATTEMPT_SIZE`` of the set's
-    range. One that starts with the eccentric goes the whole way out first:
-    ``_ATTEMPT_SIZE_ECC_FIRST``."""
-    done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
-    if len(done) < 2 or any(r.failed and r.out_on > done[-1].out_on for r in raw):
-        return []
+    """Failed attempts right after the last completed rep of each set of ``raw`` (within 8 s;
+    sets: ``repsets.split_sets``, so a movement after the set, such as re-racking, is no
+    last rep): an excursion in the first-pass progress ``s``, too short a return or too small
+    to be a rep, as a failed RawRep. An attempt at a rep that starts with the concentric
+    stalls part of the way out; the first-pass displacement is high-passed against drift,
+    which shrinks an excursion held where it stalled (a third of the range can show as a
+    fifth): ``_ATTEMPT_SIZE`` of the set's range. One that starts with the eccentric goes the
+    whole way out first: ``_ATTEMPT_SIZE_ECC_FIRST``."""
+    sets = split_sets(raw, fs)
+    out: list[RawRep] = []
+    for k, done in enumerate(sets):
+        end = sets[k + 1][0].out_on if k + 1 < len(sets) else math.inf
+        if len(done) >= 2 and not any(r.failed and done[-1].out_on < r.out_on < end for r in raw):
+            out += _attempt(done, s, fs, _ATTEMPT_SIZE_ECC_FIRST if ecc_first else _ATTEMPT_SIZE)
+    return out
+
+
+def _attempt(done: list[RawRep], s: FloatArray, fs: float, least: float) -> list[RawRep]:
+    """The failed attempt of ``attempt_after`` after the set ``done``: the first peak of ``s``
+    within 8 s of its last rep whose prominence reaches ``least`` of the set's range."""
     rom = median([r.excursion for r in done])
     a = math.ceil(done[-1].back_arr)
     b = min(a + int(8 * fs), s.size)
     if b - a < fs or rom <= 0:
         return []
-    least = _ATTEMPT_SIZE_ECC_FIRST if ecc_first else _ATTEMPT_SIZE
     peaks, props = find_peaks(s[a:b], prominence=least * rom)
     if peaks.size == 0:
         return []

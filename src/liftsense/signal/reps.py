@@ -213,7 +213,8 @@ def _to_results(
     ecc_first: bool,
     by_levels: bool = False,
 ) -> list[tuple[list[RepResult], int]]:
-    """Group completed reps into sets (split at long gaps); returns (reps, failed count).
+    """Group completed reps into sets (``repsets.split_sets``); returns (reps, failed count:
+    the failed attempts between a set's last rep and the next set).
 
     Reps under ``_MIN_REL_ROM`` of their set's median size are dropped; the size is the
     range of motion in ``disp``, or with ``by_levels``, when that displacement is too small to
@@ -226,7 +227,9 @@ def _to_results(
     A last rep stuck at the bottom (``_stuck_last``) counts as failed.
     """
     groups: list[tuple[list[RepResult], int]] = []
-    for chunk in split_sets(raw, fs):
+    sets = split_sets(raw, fs)
+    for n, chunk in enumerate(sets):
+        end = sets[n + 1][0].out_on if n + 1 < len(sets) else math.inf  # the next set's start
         stuck = ecc_first and _stuck_last(chunk, fs)
         if stuck:
             chunk = chunk[:-1]
@@ -279,7 +282,7 @@ def _to_results(
         reps = [r for r, k in zip(reps, keep, strict=True) if k]
         reps = [replace(r, index=k) for k, r in enumerate(reps, start=1)]
         last = chunk[-1]
-        failed = sum(1 for r in raw if r.failed and r.out_on > last.out_on) + stuck
+        failed = sum(1 for r in raw if r.failed and last.out_on < r.out_on < end) + stuck
         groups.append((reps, failed))
     return groups
 

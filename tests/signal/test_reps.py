@@ -203,6 +203,20 @@ def test_a_failed_attempt_counts_only_for_the_set_it_ends_when_two_sets_share_a_
     assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 0), (5, 1)]
 
 
+@pytest.mark.parametrize(("exercise", "seed"), [("overhead_press", 3), ("bench_press", 2)])
+def test_a_stalled_last_rep_of_the_first_of_two_sets_in_a_window_is_a_failed_attempt(
+    exercise: str, seed: int
+) -> None:
+    # at the wrist, the first set's last press stalls short of lockout and is found as a rep
+    # like the others; with the next set 9 s later in the same window, it is still that set's
+    # last rep, judged as such
+    tempo = Tempo.parse("2-0-1-0")
+    sets = (SetSpec(exercise, 60, 6, tempo, failed_last=True), SetSpec(exercise, 60, 5, tempo))
+    spec = SessionSpec(sets, rest_s=9, lead_in_s=20, tail_s=20, placement="wrist", rate_hz=50.0)
+    found = detect(generate(spec, seed=seed).imu, exercise=exercise)
+    assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (5, 0)]
+
+
 def test_a_movement_a_quarter_of_the_range_after_a_bench_set_is_no_failed_attempt() -> None:
     # bench presses at the wrist: 4 s after the second set the first-pass height shows a hump of
     # a quarter of the set's range (re-racking, through the high-pass); an attempt at a rep

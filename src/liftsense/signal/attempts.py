@@ -52,28 +52,32 @@ def mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
     return [replace(r, failed=True) if m > limit else r for r, m in zip(raw, moves, strict=True)]
 
 
-def mark_stalled(raw: list[RawRep], first: list[RawRep], *, ecc_first: bool) -> list[RawRep]:
-    """``raw`` with its last completed rep flagged as failed when its concentric stalled short
-    of lockout (see the module docstring); ``first`` holds the first-pass reps."""
-    done = sorted((r for r in raw if not r.failed and not r.cut), key=lambda r: r.out_on)
-    if len(done) < 3:
-        return raw
-    last, rest = done[-1], done[:-1]
+def mark_stalled(
+    raw: list[RawRep], first: list[RawRep], fs: float, *, ecc_first: bool
+) -> list[RawRep]:
+    """``raw`` with the last completed rep of each set (``repsets.split_sets``; ``fs``: samples
+    per second) flagged as failed when its concentric stalled short of lockout (see the module
+    docstring); ``first`` holds the first-pass reps."""
+    sets = split_sets([r for r in raw if not r.cut], fs)
+    stalled = [s[-1] for s in sets if len(s) >= 3 and _stalled(s[-1], s[:-1], first, ecc_first)]
+    return [replace(r, failed=True) if any(r is q for q in stalled) else r for r in raw]
+
+
+def _stalled(last: RawRep, rest: list[RawRep], first: list[RawRep], ecc_first: bool) -> bool:
+    """Whether the last rep of a set (after the reps ``rest``) stalled: see ``mark_stalled``."""
     if ecc_first:
         back = last.back_arr - last.back_on
         back_med = median([r.back_arr - r.back_on for r in rest])
-        stalled = back >= _STALL_SLOW_BACK * back_med and any(
+        return back >= _STALL_SLOW_BACK * back_med and any(
             not f.failed
             and reps_overlap(last, f)
             and f.level1 - f.level2 < _STALL_RETURN * (f.level1 - f.level0)
             for f in first
         )
-    else:
-        con = last.out_arr - last.out_on
-        con_med = median([r.out_arr - r.out_on for r in rest])
-        size_med = median([r.excursion for r in rest])
-        stalled = con >= _STALL_SLOW * con_med and last.excursion < _STALL_RANGE * size_med
-    return [replace(r, failed=True) if r is last else r for r in raw] if stalled else raw
+    con = last.out_arr - last.out_on
+    con_med = median([r.out_arr - r.out_on for r in rest])
+    size_med = median([r.excursion for r in rest])
+    return con >= _STALL_SLOW * con_med and last.excursion < _STALL_RANGE * size_med
 
 
 def attempt_after(raw: list[RawRep], s: FloatArray, fs: float, *, ecc_first: bool) -> list[RawRep]:

@@ -164,7 +164,7 @@ def reps_in_window(
         raw = [r for r in raw if not (r.failed and any(a <= r.out_on <= b for a, b in spans))]
         raw += edges
     raw = drop_posture_outliers(unit, fs, raw, open_start=open_start, open_end=open_end)
-    raw = mark_stalled(raw, first, ecc_first=ecc_first)
+    raw = mark_stalled(raw, first, fs, ecc_first=ecc_first)
     raw += attempt_after(raw, s_first, fs, ecc_first=ecc_first)
     if median_turn_deg(unit, raw) > _MAX_REP_TURN_DEG:
         return [], disp, kind, ecc_first

@@ -12,8 +12,9 @@ A rep found in the progress signal (see ``phases.find_reps``) can still be a fai
   in the first pass, before that control: it covers less than ``_STALL_RETURN`` of the way out,
   and takes at least ``_STALL_SLOW_BACK`` times the set's median;
 - an excursion after the last completed rep, of a fifth of the set's range or more (three
-  tenths for a rep that starts with the eccentric), that is too small to be a rep or never
-  returns (``attempt_after``).
+  tenths for a rep that starts with the eccentric; for a load on an arc that starts flat, the
+  height a fifth of the range along the way stands for), that is too small to be a rep or
+  never returns (``attempt_after``).
 
 Failed attempts are counted apart from the reps (``SetResult.failed_reps``).
 """
@@ -27,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import find_peaks
 
+from liftsense.signal.movement import arc_fraction
 from liftsense.signal.phases import RawRep, reps_overlap
 from liftsense.signal.quantiles import median
 from liftsense.signal.repsets import split_sets
@@ -39,6 +41,8 @@ _STALL_RANGE = 0.8
 _STALL_RETURN = 0.7
 _STALL_SLOW_BACK = 1.5
 _ATTEMPT_SIZE = 0.2
+#: ... the height of an attempt that stalls this far along the way (see ``attempt_after``).
+_ATTEMPT_REACH = 0.3
 _ATTEMPT_SIZE_ECC_FIRST = 0.3
 
 
@@ -80,21 +84,30 @@ def _stalled(last: RawRep, rest: list[RawRep], first: list[RawRep], ecc_first: b
     return con >= _STALL_SLOW * con_med and last.excursion < _STALL_RANGE * size_med
 
 
-def attempt_after(raw: list[RawRep], s: FloatArray, fs: float, *, ecc_first: bool) -> list[RawRep]:
+def attempt_after(
+    raw: list[RawRep], s: FloatArray, fs: float, *, ecc_first: bool, arc_rad: float = 0.0
+) -> list[RawRep]:
     """Failed attempts right after the last completed rep of each set of ``raw`` (within 8 s;
     sets: ``repsets.split_sets``, so a movement after the set, such as re-racking, is no
     last rep): an excursion in the first-pass progress ``s``, too short a return or too small
     to be a rep, as a failed RawRep. An attempt at a rep that starts with the concentric
-    stalls part of the way out; the first-pass displacement is high-passed against drift,
-    which shrinks an excursion held where it stalled (a third of the range can show as a
-    fifth): ``_ATTEMPT_SIZE`` of the set's range. One that starts with the eccentric goes the
-    whole way out first: ``_ATTEMPT_SIZE_ECC_FIRST``."""
+    stalls part of the way out, at ``_ATTEMPT_REACH`` of the range or further; the first-pass
+    displacement is high-passed against drift, which shrinks an excursion held where it
+    stalled (a third of the range can show as a fifth): ``_ATTEMPT_SIZE`` of the set's range.
+    A load on an arc of ``arc_rad`` that starts flat (a curl's bar) gains little height that
+    far along the way (``movement.arc_fraction``): the threshold shrinks in proportion. One
+    that starts with the eccentric goes the whole way out first: ``_ATTEMPT_SIZE_ECC_FIRST``."""
+    if ecc_first:
+        least = _ATTEMPT_SIZE_ECC_FIRST
+    else:
+        reach = float(arc_fraction(np.array([_ATTEMPT_REACH]), arc_rad)[0])
+        least = _ATTEMPT_SIZE * reach / _ATTEMPT_REACH
     sets = split_sets(raw, fs)
     out: list[RawRep] = []
     for k, done in enumerate(sets):
         end = sets[k + 1][0].out_on if k + 1 < len(sets) else math.inf
         if len(done) >= 2 and not any(r.failed and done[-1].out_on < r.out_on < end for r in raw):
-            out += _attempt(done, s, fs, _ATTEMPT_SIZE_ECC_FIRST if ecc_first else _ATTEMPT_SIZE)
+            out += _attempt(done, s, fs, least)
     return out
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "arc_fraction",
     "fit_movement",
     "fit_movement_misfit",
     "join_turnaround",
@@ -72,9 +73,10 @@ def _first_at_or_below(seg: FloatArray, levels: FloatArray | list[float]) -> npt
     return out
 
 
-def _arc_fraction(progress: FloatArray, arc_rad: float) -> FloatArray:
-    """Vertical fraction covered at a fraction of the way along an arc that starts flat
-    (a forearm hanging down: little height gained per degree at first)."""
+def arc_fraction(progress: FloatArray, arc_rad: float) -> FloatArray:
+    """Vertical fraction covered at a fraction of the way along an arc of ``arc_rad`` that
+    starts flat (a forearm hanging down: little height gained per degree at first);
+    ``progress`` itself for no arc."""
     if arc_rad <= 0:
         return progress
     out: FloatArray = (1 - np.cos(arc_rad * progress)) / (1 - math.cos(arc_rad))
@@ -116,7 +118,7 @@ def _cross_all(seg: FloatArray, levels: FloatArray, rising: bool, last: bool) ->
 def _crossing_times(
     seg: FloatArray, start: float, span: float, rising: bool, arc_rad: float
 ) -> FloatArray:
-    frac = _arc_fraction(_LEVELS, arc_rad) if rising else 1 - _arc_fraction(1 - _LEVELS, arc_rad)
+    frac = arc_fraction(_LEVELS, arc_rad) if rising else 1 - arc_fraction(1 - _LEVELS, arc_rad)
     levels = start + frac * span if rising else start - frac * span
     return _cross_all(seg, levels, rising=rising, last=rising)
 
@@ -278,6 +280,6 @@ def level_fractions(arc_rad: float) -> tuple[list[float], list[float]]:
     """The levels ``movement_out`` and ``movement_back`` take, as fractions of the movement's
     range from its start: out, 10 % and 90 % and then those fitted; back, 10 % (measured from
     its end, by the caller) and then those fitted. ``arc_rad``: see ``fit_movement``."""
-    out = [0.1, 0.9, *_arc_fraction(_LEVELS, arc_rad).tolist()]
-    back = [0.1, *(1 - _arc_fraction(1 - _LEVELS, arc_rad)).tolist()]
+    out = [0.1, 0.9, *arc_fraction(_LEVELS, arc_rad).tolist()]
+    back = [0.1, *(1 - arc_fraction(1 - _LEVELS, arc_rad)).tolist()]
     return out, back

@@ -165,7 +165,9 @@ def reps_in_window(
         raw += edges
     raw = drop_posture_outliers(unit, fs, raw, open_start=open_start, open_end=open_end)
     raw = mark_stalled(raw, first, fs, ecc_first=ecc_first)
-    raw += attempt_after(raw, s_first, fs, ecc_first=ecc_first)
+    # a rotation is linear in the way along; a height on an arc is not
+    along = arc if kind == "displacement" else 0.0
+    raw += attempt_after(raw, s_first, fs, ecc_first=ecc_first, arc_rad=along)
     if median_turn_deg(unit, raw) > _MAX_REP_TURN_DEG:
         return [], disp, kind, ecc_first
     if kind == "rotation":

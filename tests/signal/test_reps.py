@@ -238,6 +238,18 @@ def test_a_stalled_last_rep_of_the_first_of_two_sets_in_a_window_is_a_failed_att
     assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (5, 0)]
 
 
+@pytest.mark.parametrize(("rate_hz", "seed"), [(12.5, 657), (50.0, 677)])
+def test_the_height_drifting_down_for_seconds_after_a_bench_set_is_no_failed_attempt(
+    rate_hz: float, seed: int
+) -> None:
+    # a noisy accelerometer at the wrist: after each set the height drifts down for 6-9 s
+    # until re-racking pulls it back up, a "rep" whose lowering takes two to three times the
+    # set's; an attempt lowers the bar as the set's reps do
+    s = _grid_session("bench_press", "3-1-1-1", "wrist", rate_hz, seed, gyro=False, **_NOISY)
+    found = detect(s.imu, exercise="bench_press")
+    assert [(f.n_reps, f.failed_reps) for f in found] == [(6, 0), (10, 0)]
+
+
 def test_a_movement_a_quarter_of_the_range_after_a_bench_set_is_no_failed_attempt() -> None:
     # bench presses at the wrist: 4 s after the second set the first-pass height shows a hump of
     # a quarter of the set's range (re-racking, through the high-pass); an attempt at a rep

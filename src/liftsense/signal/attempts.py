@@ -12,11 +12,12 @@ A rep found in the progress signal (see ``phases.find_reps``) can still be a fai
   in the first pass, before that control: it covers less than ``_STALL_RETURN`` of the way out,
   and takes at least ``_STALL_SLOW_BACK`` times the set's median;
 - an excursion after the last completed rep, of a fifth of the set's range or more (three
-  tenths for a rep that starts with the eccentric; for a load on an arc that starts flat, the
-  height a fifth of the range along the way stands for), that is too small to be a rep or
-  never returns (``attempt_after``).
+  tenths for a rep that starts with the eccentric; less for a load on an arc that starts flat,
+  which gains little height early), that is too small to be a rep or never returns
+  (``attempt_after``).
 
-Failed attempts are counted apart from the reps (``SetResult.failed_reps``).
+Failed attempts are counted apart from the reps (``SetResult.failed_reps``), each for the set
+whose last rep it follows (``attempts_ending``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from liftsense.signal.phases import RawRep, reps_overlap
 from liftsense.signal.quantiles import median
 from liftsense.signal.repsets import split_sets
 
-__all__ = ["attempt_after", "mark_abnormal", "mark_stalled"]
+__all__ = ["attempt_after", "attempts_ending", "mark_abnormal", "mark_stalled"]
 
 FloatArray = npt.NDArray[np.float64]
 _STALL_SLOW = 1.9
@@ -44,6 +45,9 @@ _ATTEMPT_SIZE = 0.2
 #: ... the height of an attempt that stalls this far along the way (see ``attempt_after``).
 _ATTEMPT_REACH = 0.3
 _ATTEMPT_SIZE_ECC_FIRST = 0.3
+#: An attempt lowers the load like the set's reps: one whose way out takes over this many times
+#: their median, where reps start with the eccentric, is no attempt (see ``attempts_ending``).
+_ATTEMPT_ECC_SLOW = 2.0
 
 
 def mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
@@ -109,6 +113,25 @@ def attempt_after(
         if len(done) >= 2 and not any(r.failed and done[-1].out_on < r.out_on < end for r in raw):
             out += _attempt(done, s, fs, least)
     return out
+
+
+def attempts_ending(
+    raw: list[RawRep], done: list[RawRep], until: float, *, ecc_first: bool
+) -> list[RawRep]:
+    """The failed attempts of ``raw`` that end the set ``done`` (its completed reps, in
+    order): those that start after its last rep does and before ``until`` (samples: the next
+    set's start). Where reps start with the eccentric, an attempt lowers the load as the set's
+    reps do: a "failed rep" whose way out takes over ``_ATTEMPT_ECC_SLOW`` times their median
+    is the height drifting after the set (a bar re-racked seconds later pulls it back up),
+    not a lowering."""
+    slowest = _ATTEMPT_ECC_SLOW * median([r.out_arr - r.out_on for r in done])
+    return [
+        r
+        for r in raw
+        if r.failed
+        and done[-1].out_on < r.out_on < until
+        and (not ecc_first or r.out_arr - r.out_on <= slowest)
+    ]
 
 
 def _attempt(done: list[RawRep], s: FloatArray, fs: float, least: float) -> list[RawRep]:

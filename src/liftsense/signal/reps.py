@@ -38,6 +38,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from liftsense.signal import imu as _imu
+from liftsense.signal.attempts import attempts_ending
 from liftsense.signal.exercises import Exercise, exercise_info
 from liftsense.signal.movement import join_turnaround
 from liftsense.signal.phases import RawRep
@@ -281,8 +282,7 @@ def _to_results(
                 keep |= _chained(chunk)
         reps = [r for r, k in zip(reps, keep, strict=True) if k]
         reps = [replace(r, index=k) for k, r in enumerate(reps, start=1)]
-        last = chunk[-1]
-        failed = sum(1 for r in raw if r.failed and last.out_on < r.out_on < end) + stuck
+        failed = len(attempts_ending(raw, chunk, end, ecc_first=ecc_first)) + stuck
         groups.append((reps, failed))
     return groups
 

@@ -297,6 +297,10 @@ def synthetic(
     )
 
 
+#: The real datasets under the folder ``real`` takes, each with its labels.csv.
+_DATASETS = ("ebbelaar_barbell_metamotion", "muvr_pebble_wrist")
+
+
 def _ebbelaar(root: Path) -> list[dict[str, Any]]:
     d = root / "ebbelaar_barbell_metamotion"
     labels = pd.read_csv(d / "labels.csv", dtype=str, keep_default_na=False)
@@ -454,6 +458,12 @@ def main() -> None:
             jobs=max(a.jobs, 1),
         )
     else:
+        missing = [d for d in _DATASETS if not (a.root / d / "labels.csv").is_file()]
+        if missing:
+            ap.error(
+                f"{a.root} does not hold {', '.join(f'{d}/labels.csv' for d in missing)}: "
+                "pass the folder of the labelled real sets (its README describes them)"
+            )
         real(a.root, a.verbose)
 
 

@@ -94,3 +94,13 @@ def test_an_unknown_name_is_refused_with_the_choices(args: tuple[str, ...], mess
     assert out.returncode == 2
     assert message in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_folder_without_the_real_sets_is_refused_with_what_it_lacks(tmp_path: Path) -> None:
+    (tmp_path / "muvr_pebble_wrist").mkdir()
+    (tmp_path / "muvr_pebble_wrist" / "labels.csv").write_text("file,reps\n")
+    out = _run("real", str(tmp_path))
+    assert out.returncode == 2
+    assert "does not hold ebbelaar_barbell_metamotion/labels.csv" in out.stderr
+    assert "muvr_pebble_wrist/labels.csv" not in out.stderr
+    assert "Traceback" not in out.stderr

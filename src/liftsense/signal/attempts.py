@@ -32,7 +32,7 @@ from scipy.signal import find_peaks
 from liftsense.signal.movement import arc_fraction
 from liftsense.signal.phases import RawRep, reps_overlap
 from liftsense.signal.quantiles import median
-from liftsense.signal.repsets import split_sets
+from liftsense.signal.repsets import next_starts, split_sets
 
 __all__ = ["attempt_after", "attempts_ending", "mark_abnormal", "mark_stalled"]
 
@@ -108,9 +108,8 @@ def attempt_after(
         least = _ATTEMPT_SIZE * reach / _ATTEMPT_REACH
     sets = split_sets(raw, fs)
     out: list[RawRep] = []
-    for k, done in enumerate(sets):
-        end = sets[k + 1][0].out_on if k + 1 < len(sets) else math.inf
-        if len(done) >= 2 and not any(r.failed and done[-1].out_on < r.out_on < end for r in raw):
+    for done, until in zip(sets, next_starts(sets), strict=True):
+        if len(done) >= 2 and not any(r.failed and done[-1].out_on < r.out_on < until for r in raw):
             out += _attempt(done, s, fs, least)
     return out
 

@@ -44,7 +44,7 @@ from liftsense.signal.movement import join_turnaround
 from liftsense.signal.phases import RawRep
 from liftsense.signal.progress import reps_in_window
 from liftsense.signal.quantiles import median
-from liftsense.signal.repsets import cv_of, gaps, split_sets
+from liftsense.signal.repsets import cv_of, gaps, next_starts, split_sets
 from liftsense.signal.segment import candidate_windows, marker_windows
 
 __all__ = ["RepResult", "SetResult", "detect", "format_tempo"]
@@ -229,8 +229,7 @@ def _to_results(
     """
     groups: list[tuple[list[RepResult], int]] = []
     sets = split_sets(raw, fs)
-    for n, chunk in enumerate(sets):
-        end = sets[n + 1][0].out_on if n + 1 < len(sets) else math.inf  # the next set's start
+    for chunk, until in zip(sets, next_starts(sets), strict=True):
         stuck = ecc_first and _stuck_last(chunk, fs)
         if stuck:
             chunk = chunk[:-1]
@@ -282,7 +281,7 @@ def _to_results(
                 keep |= _chained(chunk)
         reps = [r for r, k in zip(reps, keep, strict=True) if k]
         reps = [replace(r, index=k) for k, r in enumerate(reps, start=1)]
-        failed = len(attempts_ending(raw, chunk, end, ecc_first=ecc_first)) + stuck
+        failed = len(attempts_ending(raw, chunk, until, ecc_first=ecc_first)) + stuck
         groups.append((reps, failed))
     return groups
 

@@ -22,6 +22,7 @@ __all__ = [
     "in_pairs",
     "median_period",
     "nested",
+    "next_starts",
     "split_sets",
     "tangled",
 ]
@@ -54,6 +55,12 @@ def split_sets(raw: list[RawRep], fs: float) -> list[list[RawRep]]:
         else:
             sets.append([r])
     return sets
+
+
+def next_starts(sets: list[list[RawRep]]) -> list[float]:
+    """For each of ``sets`` (from ``split_sets``), where the next one starts (samples; infinity
+    after the last): as many as there are sets."""
+    return [s[0].out_on for s in sets[1:]] + [math.inf] if sets else []
 
 
 def _common(a: float, b: float, r: RawRep) -> float:

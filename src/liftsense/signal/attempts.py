@@ -109,6 +109,8 @@ def attempt_after(
     sets = split_sets(raw, fs)
     out: list[RawRep] = []
     for done, until in zip(sets, next_starts(sets), strict=True):
+        # any failed rep after the set, even one ``attempts_ending`` does not count, ends the
+        # search: searching past drift there finds more humps than attempts
         if len(done) >= 2 and not any(r.failed and done[-1].out_on < r.out_on < until for r in raw):
             out += _attempt(done, s, fs, least)
     return out

@@ -4,12 +4,14 @@ muvr_pebble_wrist/, each with a labels.csv naming the files to use).
 
 Usage:
     python scripts/eval_reps.py synthetic [--quick] [--verbose] [--jobs N]
-        [--exercise E[,E...]] [--placement P[,P...]] [--seed-offset N]
+        [--exercise E[,E...]] [--placement P[,P...]] [--seed-offset N] [--dropout-s S]
     python scripts/eval_reps.py real /path/to/data/reps [--verbose]
 
 The grid's rules were developed on its own seeds; ``--seed-offset 5000`` scores the same grid
 on sessions generated from other seeds (held out), to tell a rule that generalises from one
-fitted to the grid. A subset keeps each session's seed from the full grid.
+fitted to the grid. A subset keeps each session's seed from the full grid. ``--dropout-s S``
+removes S seconds of samples from every set, from halfway through its middle rep (a Bluetooth
+dropout), and scores against the full truth: every rep was made.
 
 Printed per exercise and placement (synthetic) or per dataset and exercise (real): per-set
 rep-count exact and within-one rates, MAE of each phase duration (ms), eccentric TUT error (%),
@@ -154,6 +156,7 @@ class GridJob:
     tempo: str
     seed: int
     seed_offset: int = 0
+    dropout_s: float = 0.0
 
 
 def grid_jobs(
@@ -161,6 +164,7 @@ def grid_jobs(
     exercises: Sequence[str] | None = None,
     placements: Sequence[str] | None = None,
     seed_offset: int = 0,
+    dropout_s: float = 0.0,
 ) -> list[GridJob]:
     """The grid's sessions, optionally only some exercises and placements."""
     rates = (12.5, 50.0, 200.0) if quick else RATES
@@ -176,7 +180,7 @@ def grid_jobs(
             continue
         seed += 1
         if (exercises is None or ex in exercises) and (placements is None or pl in placements):
-            jobs.append(GridJob(ex, pl, rate, noise, tempo, seed, seed_offset))
+            jobs.append(GridJob(ex, pl, rate, noise, tempo, seed, seed_offset, dropout_s))
     return jobs
 
 
@@ -185,7 +189,8 @@ def run_job(job: GridJob) -> tuple[list[dict[str, Any]], list[str]]:
     kw = {**TEMPOS[job.tempo], **NOISE[job.noise]}
     spec = evaluation_spec(job.exercise, job.placement, job.rate_hz, gyro=job.seed % 2 == 0, **kw)
     s = generate(spec, seed=job.seed + job.seed_offset)
-    sc = _score_session(list(s.truth.sets), detect(s.imu, exercise=job.exercise))
+    imu = _drop_out(s.imu, s.truth.sets, job.dropout_s) if job.dropout_s > 0 else s.imu
+    sc = _score_session(list(s.truth.sets), detect(imu, exercise=job.exercise))
     rows = [
         {
             "exercise": job.exercise,
@@ -201,6 +206,19 @@ def run_job(job: GridJob) -> tuple[list[dict[str, Any]], list[str]]:
         for r in sc["sets"]
     ]
     return rows, sc["false_reps"]
+
+
+def _drop_out(imu: pd.DataFrame, sets: Sequence[dict[str, Any]], dropout_s: float) -> pd.DataFrame:
+    """``imu`` without ``dropout_s`` of samples in each set, from halfway through its middle
+    rep."""
+    ns = pd.DatetimeIndex(imu.index).as_unit("ns").asi8
+    t_s = (ns - ns[0]) / 1e9
+    keep = np.ones(t_s.size, dtype=bool)
+    for ts in sets:
+        rep = ts["reps"][len(ts["reps"]) // 2]
+        start = 0.5 * (rep["start_s"] + rep["end_s"])
+        keep &= ~((t_s > start) & (t_s < start + dropout_s))
+    return imu[keep]
 
 
 def _idle_reps(job: tuple[str, str, int]) -> int:
@@ -244,9 +262,10 @@ def synthetic(
     placements: Sequence[str] | None = None,
     seed_offset: int = 0,
     jobs: int = 1,
+    dropout_s: float = 0.0,
 ) -> None:
     t_start = time.perf_counter()
-    grid = grid_jobs(quick, exercises, placements, seed_offset)
+    grid = grid_jobs(quick, exercises, placements, seed_offset, dropout_s)
     if not grid:
         raise SystemExit("no session of the grid matches the chosen exercises and placements")
     scored = _run_all(run_job, grid, jobs, "synthetic grid")
@@ -270,6 +289,7 @@ def synthetic(
     pd.set_option("display.width", 200)
     pd.set_option("display.max_rows", 500)
     held = f", seeds offset by {seed_offset}" if seed_offset else ""
+    held += f", a {dropout_s:g}-s dropout in each set" if dropout_s else ""
     print(f"synthetic grid: {len(df)} sets in {time.perf_counter() - t_start:.0f} s{held}")
     print(_summary(df, ["exercise", "placement"]).to_string())
     print(_summary(df, ["rate_hz"]).to_string())
@@ -444,6 +464,13 @@ def main() -> None:
         default=os.cpu_count() or 1,
         help="processes to score sessions on (default: all cores)",
     )
+    s.add_argument(
+        "--dropout-s",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="remove S s of samples from every set, halfway through its middle rep (default 0)",
+    )
     r = sub.add_parser("real")
     r.add_argument("root", type=Path, help="folder holding the two datasets (see its README)")
     r.add_argument("--verbose", action="store_true", help="list every miscounted set")
@@ -456,6 +483,7 @@ def main() -> None:
             placements=a.placement,
             seed_offset=a.seed_offset,
             jobs=max(a.jobs, 1),
+            dropout_s=max(a.dropout_s, 0.0),
         )
     else:
         missing = [d for d in _DATASETS if not (a.root / d / "labels.csv").is_file()]

@@ -57,6 +57,17 @@ def test_prepare_flags_long_gaps_only() -> None:
     assert not prepare(short).gap.any()
 
 
+def test_prepare_lists_the_dropouts_it_bridges() -> None:
+    frame = _frame(_bouncing(50.0, 60.0), 50.0)
+    t_s = (frame.index.asi8 - frame.index.asi8[0]) / 1e9
+    # 0.3 s missing (not a dropout), 1 s (a dropout), 7 s (a gap, not bridged)
+    cut = ((t_s > 10) & (t_s < 10.3)) | ((t_s > 20) & (t_s < 21)) | ((t_s > 30) & (t_s < 37))
+    u = prepare(frame[~cut])
+    assert u.dropouts.tolist() == [[1000 + 1, 1050]]  # grid points 20.02 .. 20.98 s
+    assert np.isclose(u.t_s[u.dropouts[0]], [20.02, 21.0]).all()
+    assert not prepare(frame).dropouts.size
+
+
 @pytest.mark.parametrize(
     ("frame", "message"),
     [

@@ -1,5 +1,5 @@
-"""Filters along the time axis (axis 0) of signals on a uniform grid: moving mean, zero-phase
-Butterworth low-, high- and band-pass, and the moving RMS of a band.
+"""Filters along the time axis (axis 0) of signals on a uniform grid: the running integral,
+moving mean, zero-phase Butterworth low-, high- and band-pass, and the moving RMS of a band.
 
 The zero-phase filters compute what ``scipy.signal.sosfiltfilt`` computes (odd extension by
 three filter lengths, forward and backward passes started in their steady state), to the last
@@ -17,9 +17,20 @@ import numpy.typing as npt
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, sosfilt, sosfilt_zi
 
-__all__ = ["band_rms", "filtfilt", "highpass", "lowpass", "moving_mean"]
+__all__ = ["band_rms", "filtfilt", "highpass", "integrate", "lowpass", "moving_mean"]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def integrate(x: FloatArray, fs_hz: float) -> FloatArray:
+    """Running integral of ``x`` along axis 0 from its first sample (0 there), by the trapezoid
+    rule: sample ``i`` holds the integral up to sample ``i``. A plain running sum holds it up
+    to half a sample later, so each integration would move the signal half a sample early.
+    """
+    out = np.zeros(x.shape)
+    np.cumsum(x[1:] + x[:-1], axis=0, out=out[1:])
+    out *= 0.5 / fs_hz
+    return out
 
 
 def moving_mean(x: FloatArray, width: int) -> FloatArray:

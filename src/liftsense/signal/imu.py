@@ -28,7 +28,8 @@ from scipy.interpolate import CubicSpline
 
 from liftsense.errors import AnalysisError
 from liftsense.signal.bias import still_bias
-from liftsense.signal.filters import highpass, lowpass
+from liftsense.signal.dropouts import dropout_spans, period_samples, stitch, stitch_velocity
+from liftsense.signal.filters import highpass, integrate, lowpass
 from liftsense.signal.quantiles import median, quantile
 from liftsense.units import G_MPS2
 
@@ -61,7 +62,9 @@ _MIN_DURATION_S = 3.0
 class UniformImu:
     """IMU samples on a uniform grid. ``t_s`` counts from ``t0`` (the first input sample);
     ``gyro`` is None for accelerometer-only input; ``gap`` flags grid points that fall in a
-    native gap longer than ``MAX_BRIDGED_GAP_S``."""
+    native gap longer than ``MAX_BRIDGED_GAP_S``; ``dropouts`` are the shorter native gaps
+    that were bridged but last ``dropouts.DROPOUT_S`` or more, as ``[a, b)`` spans of grid
+    samples (``dropouts.dropout_spans``)."""
 
     t0: pd.Timestamp
     t_s: FloatArray
@@ -70,6 +73,7 @@ class UniformImu:
     gyro: FloatArray | None
     gap: BoolArray
     native_rate_hz: float
+    dropouts: IntArray
 
 
 def row_square(x: FloatArray) -> FloatArray:
@@ -84,17 +88,6 @@ def row_norm(x: FloatArray) -> FloatArray:
     """Euclidean norm of each row of an (n, 3) array; the same values as
     ``np.linalg.norm(x, axis=1)``, several times quicker."""
     out: FloatArray = np.sqrt(row_square(x))
-    return out
-
-
-def integrate(x: FloatArray, fs_hz: float) -> FloatArray:
-    """Running integral of ``x`` along axis 0 from its first sample (0 there), by the trapezoid
-    rule: sample ``i`` holds the integral up to sample ``i``. A plain running sum holds it up
-    to half a sample later, so each integration would move the signal half a sample early.
-    """
-    out = np.zeros(x.shape)
-    np.cumsum(x[1:] + x[:-1], axis=0, out=out[1:])
-    out *= 0.5 / fs_hz
     return out
 
 
@@ -225,10 +218,13 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
             if gyro is not None
             else None
         )
-    return UniformImu(t0, grid, fs_hz, acc_u, gyro_u, gap, native)
+    drops = dropout_spans(t, grid, MAX_BRIDGED_GAP_S)
+    return UniformImu(t0, grid, fs_hz, acc_u, gyro_u, gap, native, drops)
 
 
-def _hinge_angle(gyro: FloatArray, fs_hz: float) -> tuple[FloatArray, FloatArray]:
+def _hinge_angle(
+    gyro: FloatArray, fs_hz: float, dropouts: IntArray | None = None
+) -> tuple[FloatArray, FloatArray]:
     """The angle (rad) the gyro turned about its principal axis over the window, and that
     axis (the hinge of the joint carrying the sensor). The gyro bias is taken as its mean over
     the window, which starts and ends in the same posture. The angle is a running sum, half a
@@ -237,14 +233,20 @@ def _hinge_angle(gyro: FloatArray, fs_hz: float) -> tuple[FloatArray, FloatArray
     w = gyro - np.mean(gyro, axis=0)
     _, _, vt = np.linalg.svd(w, full_matrices=False)
     axis: FloatArray = vt[0]
-    theta: FloatArray = np.cumsum(w @ axis) / fs_hz
+    rate = w @ axis
+    theta: FloatArray = np.cumsum(rate) / fs_hz
+    if dropouts is not None and dropouts.size:
+        period = dominant_period_s(lowpass(rate, fs_hz, 3.0), fs_hz)
+        theta = stitch(theta, dropouts, period_samples(period, fs_hz))
     return theta, axis
 
 
-def _derotate(acc: FloatArray, gyro: FloatArray, fs_hz: float) -> FloatArray:
+def _derotate(
+    acc: FloatArray, gyro: FloatArray, fs_hz: float, dropouts: IntArray | None = None
+) -> FloatArray:
     """Acc expressed in the window's initial sensor frame, undoing the rotation the gyro saw
     about its principal axis (``_hinge_angle``)."""
-    angle, k = _hinge_angle(gyro, fs_hz)
+    angle, k = _hinge_angle(gyro, fs_hz, dropouts)
     theta = angle[:, None]
     c, s = np.cos(theta), np.sin(theta)
     out: FloatArray = acc * c + np.cross(k, acc) * s + np.outer(acc @ k, k) * (1 - c)
@@ -274,7 +276,10 @@ def _tilt_rad(acc: FloatArray, fs_hz: float) -> float:
 
 
 def vertical_acceleration(
-    acc: FloatArray, fs_hz: float, gyro: FloatArray | None = None
+    acc: FloatArray,
+    fs_hz: float,
+    gyro: FloatArray | None = None,
+    dropouts: IntArray | None = None,
 ) -> FloatArray:
     """Vertical linear acceleration of the sensor (m/s², up positive, mean removed).
 
@@ -289,7 +294,7 @@ def vertical_acceleration(
     if turns:
         acc = acc - still_bias(lowpass(acc, fs_hz, 1.5), fs_hz)
     if gyro is not None:
-        acc = _derotate(acc, gyro, fs_hz)
+        acc = _derotate(acc, gyro, fs_hz, dropouts)
     elif turns:
         mag = row_norm(acc)
         out: FloatArray = mag - np.mean(mag)
@@ -324,7 +329,10 @@ def dominant_period_s(
 
 
 def vertical_motion(
-    acc: FloatArray, fs_hz: float, gyro: FloatArray | None = None
+    acc: FloatArray,
+    fs_hz: float,
+    gyro: FloatArray | None = None,
+    dropouts: IntArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Vertical velocity (m/s) and displacement (m, up positive) of the sensor over a window.
 
@@ -333,22 +341,26 @@ def vertical_motion(
     at half the rep rate (from the dominant period of the acceleration; 0.05-0.5 Hz): good
     enough to find reps, not to time them (the caller adds zero-velocity knots).
     """
-    a = vertical_acceleration(acc, fs_hz, gyro)
+    a = vertical_acceleration(acc, fs_hz, gyro, dropouts)
     v = integrate(a, fs_hz)
-    v -= np.linspace(v[0], v[-1], v.size)
     period = dominant_period_s(lowpass(a, fs_hz, 3.0), fs_hz)
+    if dropouts is not None and dropouts.size:
+        v = stitch_velocity(v, dropouts, period_samples(period, fs_hz), fs_hz)
+    v -= np.linspace(v[0], v[-1], v.size)
     cutoff = 0.05 if not math.isfinite(period) else min(max(0.5 / period, 0.05), 0.5)
     x = highpass(integrate(v, fs_hz), fs_hz, cutoff)
     return v, x
 
 
-def rotation_progress(acc: FloatArray, gyro: FloatArray | None, fs_hz: float) -> FloatArray:
+def rotation_progress(
+    acc: FloatArray, gyro: FloatArray | None, fs_hz: float, dropouts: IntArray | None = None
+) -> FloatArray:
     """Rotation about the window's main axis (rad, sign arbitrary): the integrated gyro along
     its principal axis, or without gyro the angle of the low-passed acc in the plane of its mean
     (gravity) and its principal direction orthogonal to that: linear in a rotation past a right
     angle, and blind to acceleration along gravity, which only scales the vector."""
     if gyro is not None:
-        return _hinge_angle(gyro, fs_hz)[0]
+        return _hinge_angle(gyro, fs_hz, dropouts)[0]
     lp = lowpass(acc, fs_hz, 1.5)
     g = np.mean(lp, axis=0)
     g /= max(float(np.linalg.norm(g)), 1e-9)

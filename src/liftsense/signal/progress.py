@@ -4,7 +4,8 @@ signals' reps compare: ``repsets``).
 
 A window (see ``segment``) gets two candidate progress signals: the vertical displacement of the
 sensor (``imu.vertical_motion``) and its rotation about its main axis
-(``imu.rotation_progress``); ``rotation`` says when the rotation's reps win.
+(``imu.rotation_progress``), both stitched across the window's dropouts (``dropouts``);
+``rotation`` says when the rotation's reps win.
 
 The displacement is then re-integrated with the velocity error removed at every point where the
 load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
@@ -67,11 +68,13 @@ def reps_in_window(
     fs = u.fs_hz
     acc = u.acc[i0:i1]
     gyro = u.gyro[i0:i1] if u.gyro is not None else None
-    v, x = _imu.vertical_motion(acc, fs, gyro)
+    d = u.dropouts
+    drops = d[(d[:, 0] >= i0) & (d[:, 1] <= i1)] - i0
+    v, x = _imu.vertical_motion(acc, fs, gyro, drops)
     known = info is not DEFAULT_EXERCISE
     first_down = (info.eccentric_direction == "down") == info.starts_with_eccentric
     amp_d = _spread(x)
-    rot = _imu.rotation_progress(acc, gyro, fs)
+    rot = _imu.rotation_progress(acc, gyro, fs, drops)
     amp_r = _spread(rot)
     corr = float(np.corrcoef(rot, x)[0, 1]) if amp_d > 0 and amp_r > 0 else 0.0
     arc = math.radians(info.arc_deg)

@@ -3,7 +3,8 @@
 ``detect(imu, exercise=None, markers=None)`` works for a sensor on the bar, wrist, thigh or hip
 in any orientation, 12.5-416 Hz, with or without gyro. Steps:
 
-1. ``imu.prepare``: validate, resample to 50 Hz (anti-aliased), flag long gaps.
+1. ``imu.prepare``: validate, resample to 50 Hz (anti-aliased), flag long gaps and list the
+   dropouts across which the integrated signals are stitched (``dropouts``).
 2. ``segment``: candidate windows of activity between rests (walking excluded), or the
    recording's set markers when given.
 3. ``progress``: per window, a progress signal: the sensor's vertical displacement (gravity

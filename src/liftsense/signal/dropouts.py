@@ -1,0 +1,109 @@
+"""Dropouts: stretches of up to ``imu.MAX_BRIDGED_GAP_S`` where a sensor sent nothing (a
+Bluetooth link that faded for a second), bridged by interpolation when the signal is put on
+its grid.
+
+A straight bridge is a fair guess of the acceleration for a fraction of a second, but not over
+a second of a rep: its error integrates to a step in the velocity and a larger one in the
+height, and the drift control, which knows the velocity only where the load is still, takes
+that step for movement and loses the reps next to it. Past each dropout of ``DROPOUT_S`` or
+more, a running integral (a velocity, or an angle from the gyro) is instead shifted so that
+its mean over one rep period continues its mean over the period before the dropout, along its
+trend there: a rep's motion averages the same over any whole period (``stitch``). A velocity's
+integral, the height, is matched the same way, by the velocity inside the dropout
+(``stitch_velocity``). What the lifter did inside a dropout stays unknown: a rep that it hides
+for the most part is not counted.
+
+Below ``DROPOUT_S`` the bridge is the better guess: on the evaluation grid
+(``scripts/eval_reps.py synthetic --dropout-s S``) the two count sets equally often at 0.85 s,
+and the bridge times them better below that.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from liftsense.signal.filters import integrate
+
+__all__ = ["DROPOUT_S", "dropout_spans", "period_samples", "stitch", "stitch_velocity"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+#: Native gaps at least this long are dropouts (shorter ones are left to the bridge).
+DROPOUT_S = 0.9
+#: The period to match over where a signal shows none (s).
+_DEFAULT_PERIOD_S = 2.0
+
+
+def dropout_spans(t_s: FloatArray, grid_s: FloatArray, longest_s: float = 5.0) -> IntArray:
+    """The dropouts among native sample times ``t_s`` (gaps from ``DROPOUT_S`` to
+    ``longest_s``) as ``[a, b)`` spans of the grid ``grid_s``: the grid samples strictly
+    inside each gap. Shape (k, 2), in time order."""
+    dt = np.diff(t_s)
+    at = np.flatnonzero((dt >= DROPOUT_S) & (dt <= longest_s))
+    spans = np.empty((at.size, 2), dtype=np.int64)
+    spans[:, 0] = grid_s.searchsorted(t_s[at], "right")
+    spans[:, 1] = grid_s.searchsorted(t_s[at + 1], "left")
+    return spans[spans[:, 1] > spans[:, 0]]
+
+
+def period_samples(period_s: float, fs_hz: float) -> int:
+    """A rep period in samples, ``_DEFAULT_PERIOD_S`` where it is NaN."""
+    return round((period_s if math.isfinite(period_s) else _DEFAULT_PERIOD_S) * fs_hz)
+
+
+def _matched_shift(sig: FloatArray, a: int, b: int, lo: int, hi: int, m: int) -> float:
+    """What to add to ``sig`` (a running integral) from ``b`` on so that its mean over the
+    ``m`` samples after ``b`` (not past ``hi``) continues its mean over the ``m`` samples
+    before ``a`` (not before ``lo``) along its trend there: the mean slope over both
+    stretches, each a sample longer (over one period, the slope of the periodic part
+    cancels); 0 where either side has fewer than 2 samples."""
+    a0, b1 = max(a - m - 1, lo), min(b + m + 1, hi)
+    if a - a0 < 2 or b1 - b < 2:
+        return 0.0
+    pre, post = sig[a0:a], sig[b:b1]
+    slope = ((pre[-1] - pre[0]) + (post[-1] - post[0])) / ((pre.size - 1) + (post.size - 1))
+    gap = 0.5 * ((b + b1 - 1) - (a0 + 1 + a))  # between the centres of the means
+    return float(np.mean(pre[1:]) + slope * gap - np.mean(post[:-1]))
+
+
+def _bounds(spans: IntArray, k: int, n: int) -> tuple[int, int]:
+    """Where the stretches either side of dropout ``k`` must stop: the dropouts next to it, or
+    the ends of a signal of ``n`` samples."""
+    lo = int(spans[k - 1, 1]) if k else 0
+    hi = int(spans[k + 1, 0]) if k + 1 < len(spans) else n
+    return lo, hi
+
+
+def stitch(sig: FloatArray, spans: IntArray, period_n: int) -> FloatArray:
+    """``sig`` (a running integral: an angle or a velocity) across the dropouts ``spans``
+    (``dropout_spans``): past each, shifted so that its mean over ``period_n`` samples
+    continues its mean before it (``_matched_shift``), and straight across the dropout. A
+    dropout at either end of ``sig`` is left as it is."""
+    out = sig.copy()
+    n = out.size
+    for k, (a, b) in enumerate(spans.tolist()):
+        if a < 1 or b >= n:
+            continue
+        lo, hi = _bounds(spans, k, n)
+        out[b:] += _matched_shift(out, a, b, lo, hi, period_n)
+        out[a:b] = np.linspace(out[a - 1], out[b], b - a + 2)[1:-1]
+    return out
+
+
+def stitch_velocity(v: FloatArray, spans: IntArray, period_n: int, fs_hz: float) -> FloatArray:
+    """``stitch`` for a velocity (m/s at ``fs_hz``), whose integral is matched across each
+    dropout as well: the velocity inside the dropout carries the step that takes."""
+    out = stitch(v, spans, period_n)
+    n = out.size
+    for k, (a, b) in enumerate(spans.tolist()):
+        if a < 1 or b >= n:
+            continue
+        lo, hi = _bounds(spans, k, n)
+        lo, hi = max(lo, a - period_n - 1), min(hi, b + period_n + 1)
+        x = integrate(out[lo:hi], fs_hz)
+        step = _matched_shift(x, a - lo, b - lo, 0, hi - lo, period_n)
+        out[a:b] += step * fs_hz / (b - a)  # the trapezoid integral of a constant over [a-1, b]
+    return out

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liftsense.signal.dropouts import dropout_spans, stitch, stitch_velocity
+from liftsense.signal.filters import integrate
+
+
+def test_dropout_spans_are_the_grid_samples_inside_each_long_enough_gap() -> None:
+    t = np.array([0.0, 0.1, 0.2, 1.2, 1.3, 1.4, 1.8, 2.0, 9.0, 9.1])  # gaps of 1.0, 0.4, 7 s
+    grid = np.arange(0.0, 9.1, 0.1)
+    spans = dropout_spans(t, grid, longest_s=5.0)
+    assert spans.tolist() == [[3, 12]]  # 0.3 .. 1.1 s
+    assert dropout_spans(t, grid, longest_s=10.0).tolist() == [[3, 12], [21, 90]]
+    assert dropout_spans(t[:3], grid).shape == (0, 2)
+
+
+def _periodic(n: int, period_n: int, amp: float, trend: float, phase: float) -> np.ndarray:
+    i = np.arange(n)
+    return amp * np.sin(2 * np.pi * i / period_n + phase) + trend * i
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    a=st.integers(150, 600),
+    length=st.integers(2, 60),
+    offset=st.floats(-5.0, 5.0),
+    trend=st.floats(-0.01, 0.01),
+    phase=st.floats(0.0, 6.3),
+)
+def test_stitch_restores_a_periodic_running_integral_across_a_dropout(
+    a: int, length: int, offset: float, trend: float, phase: float
+) -> None:
+    true = _periodic(900, 100, 1.0, trend, phase)
+    b = a + length
+    broken = true.copy()
+    broken[a:b] = 7.0  # whatever the bridge made of it
+    broken[b:] += offset  # and the step it left
+    out = stitch(broken, np.array([[a, b]]), 100)
+    assert np.abs(out[b:] - true[b:]).max() < 0.1
+    assert np.array_equal(out[:a], true[:a])
+    inside = out[a:b]  # straight between the samples either side
+    assert inside.min() >= min(out[a - 1], out[b]) - 1e-9
+    assert inside.max() <= max(out[a - 1], out[b]) + 1e-9
+
+
+def test_stitch_velocity_matches_the_displacement_too() -> None:
+    fs, n, period = 50.0, 1200, 150
+    v = _periodic(n, period, 0.8, 1e-4, 0.3)
+    a, b = 500, 550
+    broken = v.copy()
+    broken[a:b] = np.linspace(v[a - 1], v[a - 1] + 0.6, b - a)  # a bridge that got it wrong
+    broken[b:] += 0.6
+    out = stitch_velocity(broken, np.array([[a, b]]), period, fs)
+    x_true, x_out = integrate(v, fs), integrate(out, fs)
+    assert np.abs(out[b:] - v[b:]).max() < 0.02
+    assert np.abs(x_out[b:] - x_true[b:]).max() < 0.02
+    assert np.abs(integrate(broken, fs)[b:] - x_true[b:]).max() > 0.5  # what it mends
+
+
+def test_nothing_is_stitched_without_dropouts_or_at_the_edges() -> None:
+    sig = _periodic(300, 50, 1.0, 0.0, 0.0)
+    assert np.array_equal(stitch(sig, np.empty((0, 2), dtype=np.int64), 50), sig)
+    assert np.array_equal(stitch(sig, np.array([[0, 20], [290, 300]]), 50), sig)

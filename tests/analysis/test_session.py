@@ -19,6 +19,7 @@ from liftsense.analysis.session import (
     add_novelty,
     analyze,
     epley_1rm,
+    reps_text,
 )
 from liftsense.cli import app
 from liftsense.emulate.motion import generate, scenario
@@ -136,6 +137,13 @@ def test_unanalysable_imu_names_the_file(tmp_path: Path) -> None:
         journal.append("acc", "imu", t, x=[0.0] * 100, y=[0.0] * 100, z=[9.81] * 100)
     with pytest.raises(AnalysisError, match=r"flat\.parquet"):
         analyze(tmp_path / "flat.parquet")
+
+
+def test_a_sets_count_reads_with_its_failed_attempts_and_unrecorded_time() -> None:
+    assert reps_text(8, 0, 0.0) == "8"
+    assert reps_text(8, 1, 0.0) == "8 (+1 failed)"
+    assert reps_text(7, 0, 2.08) == "7 (2.1 s unrecorded)"
+    assert reps_text(7, 2, 1.0) == "7 (+2 failed; 1.0 s unrecorded)"
 
 
 def test_epley_and_novelty() -> None:

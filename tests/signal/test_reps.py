@@ -115,6 +115,7 @@ def test_to_json_matches_the_analyze_shape_and_rebases_times() -> None:
     json.dumps(doc)  # plain JSON types only
     assert doc["index"] == 1 and doc["exercise"] == "back_squat" and doc["load_kg"] is None
     assert {"index", "start_s", "end_s", "tempo", "eccentric_tut_s", "reps"} <= set(doc)
+    assert doc["unrecorded_s"] == 0.0
     assert set(doc["reps"][0]) == {"index", "start_s", "end_s", *PHASES, "rom_m"}
     later = f.to_json(f.t0 - pd.Timedelta(seconds=10))
     assert later["start_s"] == pytest.approx(doc["start_s"] + 10, abs=1e-3)
@@ -632,6 +633,9 @@ def test_a_one_second_dropout_inside_a_rep_loses_no_rep(
         keep &= ~((t_s > start) & (t_s < start + 1.0))
     found = detect(s.imu[keep], exercise=exercise)
     assert [f.n_reps for f in found] == [len(ts["reps"]) for ts in s.truth.sets]
+    # each set says how long it went unrecorded: the grid samples inside the 1-s gap
+    assert [f.unrecorded_s for f in found] == pytest.approx([0.98, 0.98], abs=0.021)
+    assert found[0].to_json()["unrecorded_s"] == pytest.approx(0.98, abs=0.021)
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ SET_COLUMNS = (
     "end_s",
     "reps",
     "failed_reps",
+    "unrecorded_s",
     "tempo",
     "eccentric_tut_s",
     "concentric_tut_s",
@@ -141,6 +142,7 @@ class SessionAnalysis:
                     "end_s": s.end_s,
                     "reps": s.n_reps,
                     "failed_reps": s.failed_reps,
+                    "unrecorded_s": s.unrecorded_s,
                     "tempo": s.tempo,
                     "eccentric_tut_s": s.eccentric_tut_s,
                     "concentric_tut_s": s.concentric_tut_s,
@@ -220,6 +222,14 @@ class SessionAnalysis:
             for muscle, a in sorted(per.items())
         ]
         return _frame(rows, MUSCLE_COLUMNS)
+
+
+def reps_text(reps: int, failed: int, unrecorded_s: float) -> str:
+    """A set's count as the tables show it: ``8 (+1 failed; 2.1 s unrecorded)``."""
+    notes = [f"+{failed} failed"] if failed else []
+    if unrecorded_s > 0:
+        notes.append(f"{unrecorded_s:.1f} s unrecorded")
+    return f"{reps} ({'; '.join(notes)})" if notes else str(reps)
 
 
 def epley_1rm(load_kg: float, reps: int) -> float:

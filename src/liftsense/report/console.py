@@ -36,19 +36,20 @@ def _f(x: float | None, fmt: str = ".1f", unit: str = "") -> str:
 
 def sets_table(analyses: Sequence[SessionAnalysis], *, title: str | None = None) -> Table:
     """Sets, reps, tempo, eccentric TUT and HR per set of one or more sessions."""
+    from liftsense.analysis.session import reps_text  # pandas and numpy: not for --help
+
     table = Table(title=title)
     for col in ("session", "set", "exercise", "load", "reps", "tempo", "ecc TUT", "peak HR"):
         table.add_column(col, justify="left" if col in ("session", "exercise") else "right")
     for a in analyses:
         rows = a.set_rows()
         for _, r in rows.iterrows():
-            failed = f" (+{r['failed_reps']} failed)" if r["failed_reps"] else ""
             table.add_row(
                 a.meta.session_id,
                 str(r["set_index"]),
                 str(r["exercise"]),
                 _f(r["load_kg"], "g", " kg"),
-                f"{r['reps']}{failed}",
+                reps_text(r["reps"], r["failed_reps"], r["unrecorded_s"]),
                 str(r["tempo"]),
                 _f(r["eccentric_tut_s"], ".1f", " s"),
                 _f(r["peak_hr_bpm"], ".0f"),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from liftsense import __version__
-from liftsense.analysis.session import epley_1rm
+from liftsense.analysis.session import epley_1rm, reps_text
 from liftsense.errors import RecordingError
 from liftsense.report import plots
 from liftsense.report.html import esc, num, page, paragraphs, png_img, section, table, when
@@ -150,7 +150,7 @@ def _sets_table(analysis: SessionAnalysis) -> str:
                 esc(s.index),
                 esc(s.exercise),
                 num(s.load_kg, "g", " kg"),
-                esc(f"{s.n_reps}" + (f" (+{s.failed_reps} failed)" if s.failed_reps else "")),
+                esc(reps_text(s.n_reps, s.failed_reps, s.unrecorded_s)),
                 esc(s.tempo),
                 num(s.eccentric_tut_s, ".1f", " s"),
                 num(s.total_tut_s, ".1f", " s"),

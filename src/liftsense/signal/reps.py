@@ -97,7 +97,9 @@ class RepResult:
 class SetResult:
     """One set: its reps, tempo (median phases, ``"3-1-1-0"``), eccentric and total time under
     tension (s), and how it was found (``signal``: ``displacement`` or ``rotation``; ``source``:
-    ``auto`` or ``markers``). ``load_kg`` is NaN here; the caller knows the plan."""
+    ``auto`` or ``markers``). ``unrecorded_s`` is how long the sensor sent nothing within the
+    set (its dropouts: a rep they hide for the most part is not counted). ``load_kg`` is NaN
+    here; the caller knows the plan."""
 
     index: int
     exercise: str
@@ -114,6 +116,7 @@ class SetResult:
     signal: str
     source: str
     load_kg: float = math.nan
+    unrecorded_s: float = 0.0
 
     @property
     def n_reps(self) -> int:
@@ -133,6 +136,7 @@ class SetResult:
             "eccentric_tut_s": _num(self.eccentric_tut_s),
             "total_tut_s": _num(self.total_tut_s),
             "failed_reps": self.failed_reps,
+            "unrecorded_s": round(self.unrecorded_s, 3),
             "reps": [r.to_json(shift) for r in self.reps],
         }
 
@@ -287,6 +291,13 @@ def _to_results(
     return groups
 
 
+def _unrecorded_s(u: _imu.UniformImu, s: SetResult) -> float:
+    """How long the set ``s`` lies in ``u``'s dropouts (s)."""
+    a = np.clip(u.dropouts[:, 0], s.start_s * u.fs_hz, s.end_s * u.fs_hz)
+    b = np.clip(u.dropouts[:, 1], s.start_s * u.fs_hz, s.end_s * u.fs_hz)
+    return float((b - a).sum() / u.fs_hz)
+
+
 def _make_set(
     reps: list[RepResult],
     failed: int,
@@ -361,5 +372,6 @@ def detect(
             if not reps or len(reps) < min_reps or median(durations) < _MIN_REP_S:
                 continue
             results.append(_make_set(reps, failed, info, u.t0, kind, source, ecc_first))
+    results = [replace(s, unrecorded_s=_unrecorded_s(u, s)) for s in results]
     results.sort(key=lambda s: s.start_s)
     return [SetResult(**{**s.__dict__, "index": k}) for k, s in enumerate(results, start=1)]

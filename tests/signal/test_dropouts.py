@@ -14,7 +14,7 @@ def test_dropout_spans_are_the_grid_samples_inside_each_long_enough_gap() -> Non
     spans = dropout_spans(t, grid, longest_s=5.0)
     assert spans.tolist() == [[3, 12]]  # 0.3 .. 1.1 s
     assert dropout_spans(t, grid, longest_s=10.0).tolist() == [[3, 12], [21, 90]]
-    assert dropout_spans(t[:3], grid).shape == (0, 2)
+    assert dropout_spans(t[:3], grid, 5.0).shape == (0, 2)
 
 
 def _periodic(n: int, period_n: int, amp: float, trend: float, phase: float) -> np.ndarray:

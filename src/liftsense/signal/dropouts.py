@@ -37,10 +37,10 @@ DROPOUT_S = 0.9
 _DEFAULT_PERIOD_S = 2.0
 
 
-def dropout_spans(t_s: FloatArray, grid_s: FloatArray, longest_s: float = 5.0) -> IntArray:
+def dropout_spans(t_s: FloatArray, grid_s: FloatArray, longest_s: float) -> IntArray:
     """The dropouts among native sample times ``t_s`` (gaps from ``DROPOUT_S`` to
-    ``longest_s``) as ``[a, b)`` spans of the grid ``grid_s``: the grid samples strictly
-    inside each gap. Shape (k, 2), in time order."""
+    ``longest_s``, the longest gap bridged) as ``[a, b)`` spans of the grid ``grid_s``: the
+    grid samples strictly inside each gap. Shape (k, 2), in time order."""
     dt = np.diff(t_s)
     at = np.flatnonzero((dt >= DROPOUT_S) & (dt <= longest_s))
     spans = np.empty((at.size, 2), dtype=np.int64)

@@ -38,6 +38,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from liftsense.emulate.imu_model import drop_out
 from liftsense.emulate.motion import (
     FULL_BODY_EXERCISES,
     SessionSpec,
@@ -189,7 +190,7 @@ def run_job(job: GridJob) -> tuple[list[dict[str, Any]], list[str]]:
     kw = {**TEMPOS[job.tempo], **NOISE[job.noise]}
     spec = evaluation_spec(job.exercise, job.placement, job.rate_hz, gyro=job.seed % 2 == 0, **kw)
     s = generate(spec, seed=job.seed + job.seed_offset)
-    imu = _drop_out(s.imu, s.truth.sets, job.dropout_s) if job.dropout_s > 0 else s.imu
+    imu = drop_out(s.imu, s.truth.sets, job.dropout_s) if job.dropout_s > 0 else s.imu
     sc = _score_session(list(s.truth.sets), detect(imu, exercise=job.exercise))
     rows = [
         {
@@ -206,19 +207,6 @@ def run_job(job: GridJob) -> tuple[list[dict[str, Any]], list[str]]:
         for r in sc["sets"]
     ]
     return rows, sc["false_reps"]
-
-
-def _drop_out(imu: pd.DataFrame, sets: Sequence[dict[str, Any]], dropout_s: float) -> pd.DataFrame:
-    """``imu`` without ``dropout_s`` of samples in each set, from halfway through its middle
-    rep."""
-    ns = pd.DatetimeIndex(imu.index).as_unit("ns").asi8
-    t_s = (ns - ns[0]) / 1e9
-    keep = np.ones(t_s.size, dtype=bool)
-    for ts in sets:
-        rep = ts["reps"][len(ts["reps"]) // 2]
-        start = 0.5 * (rep["start_s"] + rep["end_s"])
-        keep &= ~((t_s > start) & (t_s < start + dropout_s))
-    return imu[keep]
 
 
 def _idle_reps(job: tuple[str, str, int]) -> int:

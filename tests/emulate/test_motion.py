@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from liftsense.emulate.imu_model import drop_out
 from liftsense.emulate.motion import (
     G_MPS2,
     SCENARIOS,
@@ -171,3 +172,13 @@ def test_heart_truth_is_attached() -> None:
     assert np.diff(heart["hr_t_s"]) == pytest.approx(np.ones(len(heart["hr_t_s"]) - 1))
     assert min(heart["hr_bpm"]) > 40 and max(heart["hr_bpm"]) < 200
     assert math.isclose(heart["hr_t_s"][0], 0.0)
+
+
+def test_a_dropout_takes_the_samples_from_halfway_through_each_sets_middle_rep() -> None:
+    t = pd.date_range("2026-01-05", periods=200, freq="100ms", tz="UTC")
+    imu = pd.DataFrame({"x": range(200)}, index=pd.DatetimeIndex(t, name="t"))
+    reps = [{"start_s": 2.0 * k, "end_s": 2.0 * k + 2.0} for k in range(3)]  # middle: 2-4 s
+    late = [{"start_s": 10.0 + r["start_s"], "end_s": 10.0 + r["end_s"]} for r in reps]
+    out = drop_out(imu, [{"reps": reps}, {"reps": late}], 1.5)
+    gone = sorted(set(range(200)) - set(out["x"]))
+    assert gone == [*range(31, 45), *range(131, 145)]  # 3.0-4.5 s and 13.0-14.5 s, open

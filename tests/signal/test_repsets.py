@@ -1,15 +1,17 @@
-"""Where a window's reps split into sets (``repsets.split_sets``, ``repsets.next_starts``)."""
+"""Where a window's reps split into sets (``repsets.split_sets``, ``repsets.next_starts``), and
+when reps overlap (``repsets.tangled``)."""
 
 from __future__ import annotations
 
 import itertools
 import math
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from liftsense.signal.phases import RawRep
-from liftsense.signal.repsets import SET_SPLIT_S, next_starts, split_sets
+from liftsense.signal.repsets import SET_SPLIT_S, next_starts, split_sets, tangled
 
 FS = 50.0
 
@@ -59,3 +61,14 @@ def test_sets_hold_every_completed_rep_in_order_parted_by_long_pauses_only(
     for before, after in itertools.pairwise(sets):
         assert (after[0].out_on - before[-1].back_arr) / FS > SET_SPLIT_S
     assert next_starts(sets) == [s[0].out_on for s in sets[1:]] + ([math.inf] if sets else [])
+
+
+def test_reps_are_tangled_by_what_they_share_outside_dropouts() -> None:
+    pair = [_rep(3.0, 7.4), _rep(0.0, 3.0), _rep(6.2, 9.3)]  # 1.2 s shared: 39 % of 3.1 s
+    assert tangled(pair)
+    assert not tangled([*pair[:2], _rep(6.6, 9.3)])  # 0.8 s: 30 % of 2.7 s at most
+    assert not tangled([*pair[:2], _rep(6.2, 9.3, failed=True)])  # a failed rep tangles nothing
+    in_dropout = np.array([[int(5.0 * FS), int(7.0 * FS)]])  # all but 0.4 s of it unmeasured
+    assert not tangled(pair, in_dropout)
+    elsewhere = np.array([[int(1.0 * FS), int(2.0 * FS)], [int(8.0 * FS), int(9.0 * FS)]])
+    assert tangled(pair, elsewhere)

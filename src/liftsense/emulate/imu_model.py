@@ -4,21 +4,24 @@ Keyframes become minimum-jerk trajectories, the placement's pose model (``poses`
 into sensor position and tilt, numerical differentiation at 200 Hz or more gives world
 acceleration and angular rate, and the sensor adds its random mounting rotation, gravity, the
 output data rate's anti-alias filter (a centred box), scale error, bias, white noise,
-saturation at its range and 16-bit quantisation.
+saturation at its range and 16-bit quantisation. ``drop_out`` takes a stretch of samples out of
+every set, as a Bluetooth link that fades does.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from liftsense.emulate import poses as _poses
 from liftsense.units import G_MPS2
 
-__all__ = ["mems", "minjerk_track", "sensor_signals"]
+__all__ = ["drop_out", "mems", "minjerk_track", "sensor_signals"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -108,3 +111,16 @@ def mems(
     gfull = math.radians(2000.0)
     gyr = np.clip(np.round(gyr / (gfull / 32768)) * (gfull / 32768), -gfull, gfull)
     return acc, gyr
+
+
+def drop_out(imu: pd.DataFrame, sets: Sequence[dict[str, Any]], seconds: float) -> pd.DataFrame:
+    """``imu`` without ``seconds`` of samples in each of the true ``sets`` (``Truth.sets``),
+    from halfway through its middle rep: a dropout, which every rep outlasted."""
+    ns = pd.DatetimeIndex(imu.index).as_unit("ns").asi8
+    t_s = (ns - ns[0]) / 1e9
+    keep = np.ones(t_s.size, dtype=bool)
+    for ts in sets:
+        rep = ts["reps"][len(ts["reps"]) // 2]
+        start = 0.5 * (rep["start_s"] + rep["end_s"])
+        keep &= ~((t_s > start) & (t_s < start + seconds))
+    return imu[keep]

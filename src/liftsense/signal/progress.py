@@ -90,7 +90,7 @@ def reps_in_window(
             x, fs, 0.6 * MIN_DISP_M, arc, sign if known else None, cut_edges=cut
         )
     kind, raw = "displacement", raw_d
-    found = rotation_reps(rot, fs, raw_d, sign=sign, corr=corr, amp_r=amp_r)
+    found = rotation_reps(rot, fs, raw_d, sign=sign, corr=corr, amp_r=amp_r, dropouts=drops)
     if found is not None:
         r_sig = found.sign * rot
         if found.wins:

@@ -10,8 +10,9 @@ import math
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
-from liftsense.signal.phases import RawRep, rep_gap, reps_overlap
+from liftsense.signal.phases import RawRep, rep_gap
 from liftsense.signal.quantiles import median
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "split_sets",
     "tangled",
 ]
+
+IntArray = npt.NDArray[np.int64]
 
 #: A pause longer than this (s) between completed reps ends a set.
 SET_SPLIT_S = 8.0
@@ -90,10 +93,18 @@ def in_pairs(raw: list[RawRep]) -> bool:
     return max(a, b) > 1.5 * min(a, b)
 
 
-def tangled(raw: list[RawRep]) -> bool:
-    """Whether any two consecutive completed reps share over 30 % of the shorter one."""
+def tangled(raw: list[RawRep], unknown: IntArray | None = None) -> bool:
+    """Whether any two consecutive completed reps share over 30 % of the shorter one, not
+    counting what they share inside the ``unknown`` spans (``[a, b)`` samples: dropouts,
+    where neither rep's timing was measured)."""
     done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
-    return any(reps_overlap(a, b, share=0.3) for a, b in itertools.pairwise(done))
+    for a, b in itertools.pairwise(done):
+        lo, hi = b.out_on, min(a.back_arr, b.back_arr)
+        if unknown is not None and hi > lo:
+            hi -= float(np.clip(unknown[:, 1], lo, hi).sum() - np.clip(unknown[:, 0], lo, hi).sum())
+        if hi - lo > 0.3 * min(a.length, b.length):
+            return True
+    return False
 
 
 def cv_of(raw: list[RawRep], what: Literal["excursion", "length"]) -> float:

@@ -24,6 +24,7 @@ from liftsense.signal.repsets import covered, cv_of, in_pairs, median_period, ne
 __all__ = ["MIN_ROT_RAD", "RotationReps", "rotation_reps"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 MIN_ROT_RAD = 0.2
 _ROT_PREFERRED_RAD = 0.35
 _SMALL_ROT_TIMES = 3  # a smaller rotation must find this many times the displacement's reps
@@ -55,12 +56,14 @@ def rotation_reps(
     sign: float,
     corr: float,
     amp_r: float,
+    dropouts: IntArray | None = None,
 ) -> RotationReps | None:
     """The reps in the rotation ``rot`` (rad) of a window, against the reps ``raw_d`` found in
     its displacement oriented by ``sign``; ``corr`` is the two signals' correlation and
-    ``amp_r`` the rotation's spread (5th to 95th percentile). None when the rotation is too
-    small to be looked at: under ``MIN_ROT_RAD``, or under ``_ROT_PREFERRED_RAD`` unless it
-    may find many more reps (``_may_find``)."""
+    ``amp_r`` the rotation's spread (5th to 95th percentile); reps that overlap inside the
+    window's ``dropouts`` (``imu.UniformImu.dropouts``) are not tangled there (``tangled``).
+    None when the rotation is too small to be looked at: under ``MIN_ROT_RAD``, or under
+    ``_ROT_PREFERRED_RAD`` unless it may find many more reps (``_may_find``)."""
     if amp_r < MIN_ROT_RAD or not (amp_r >= _ROT_PREFERRED_RAD or _may_find(rot, fs, raw_d)):
         return None
     # a joint rotating in step with the movement (thigh, hip, forearm in a curl) can be a
@@ -108,7 +111,7 @@ def rotation_reps(
         not tracks
         and (0.25 <= ratio < 0.7 or twice)
         and done_d < done_r <= 3 * done_d
-        and not tangled(raw_d)
+        and not tangled(raw_d, dropouts)
         and covered(raw_r, raw_d) >= 0.6
         and (nest > 0 or not starts_at_rest(raw_r, r_sig, fs))
     )
@@ -126,8 +129,8 @@ def rotation_reps(
         or (
             done_r >= 4
             and 1.75 * done_r <= done_d <= 2.5 * done_r
-            and tangled(raw_d)
-            and not tangled(raw_r)
+            and tangled(raw_d, dropouts)
+            and not tangled(raw_r, dropouts)
             and in_pairs(raw_d)
         )
     )

@@ -4,14 +4,16 @@ muvr_pebble_wrist/, each with a labels.csv naming the files to use).
 
 Usage:
     python scripts/eval_reps.py synthetic [--quick] [--verbose] [--jobs N]
-        [--exercise E[,E...]] [--placement P[,P...]] [--seed-offset N] [--dropout-s S]
+        [--exercise E[,E...]] [--placement P[,P...]] [--seed-offset N]
+        [--dropout-s S [--dropout-at middle|end]]
     python scripts/eval_reps.py real /path/to/data/reps [--verbose]
 
 The grid's rules were developed on its own seeds; ``--seed-offset 5000`` scores the same grid
 on sessions generated from other seeds (held out), to tell a rule that generalises from one
 fitted to the grid. A subset keeps each session's seed from the full grid. ``--dropout-s S``
 removes S seconds of samples from every set, from halfway through its middle rep (a Bluetooth
-dropout), and scores against the full truth: every rep was made.
+dropout), or with ``--dropout-at end`` from 0.2 s after its last rep, and scores against the
+full truth: every rep was made.
 
 Printed per exercise and placement (synthetic) or per dataset and exercise (real): per-set
 rep-count exact and within-one rates, MAE of each phase duration (ms), eccentric TUT error (%),
@@ -31,7 +33,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -158,6 +160,7 @@ class GridJob:
     seed: int
     seed_offset: int = 0
     dropout_s: float = 0.0
+    dropout_at: Literal["middle", "end"] = "middle"
 
 
 def grid_jobs(
@@ -166,6 +169,7 @@ def grid_jobs(
     placements: Sequence[str] | None = None,
     seed_offset: int = 0,
     dropout_s: float = 0.0,
+    dropout_at: Literal["middle", "end"] = "middle",
 ) -> list[GridJob]:
     """The grid's sessions, optionally only some exercises and placements."""
     rates = (12.5, 50.0, 200.0) if quick else RATES
@@ -181,7 +185,9 @@ def grid_jobs(
             continue
         seed += 1
         if (exercises is None or ex in exercises) and (placements is None or pl in placements):
-            jobs.append(GridJob(ex, pl, rate, noise, tempo, seed, seed_offset, dropout_s))
+            jobs.append(
+                GridJob(ex, pl, rate, noise, tempo, seed, seed_offset, dropout_s, dropout_at)
+            )
     return jobs
 
 
@@ -190,7 +196,9 @@ def run_job(job: GridJob) -> tuple[list[dict[str, Any]], list[str]]:
     kw = {**TEMPOS[job.tempo], **NOISE[job.noise]}
     spec = evaluation_spec(job.exercise, job.placement, job.rate_hz, gyro=job.seed % 2 == 0, **kw)
     s = generate(spec, seed=job.seed + job.seed_offset)
-    imu = drop_out(s.imu, s.truth.sets, job.dropout_s) if job.dropout_s > 0 else s.imu
+    imu = s.imu
+    if job.dropout_s > 0:
+        imu = drop_out(imu, s.truth.sets, job.dropout_s, job.dropout_at)
     sc = _score_session(list(s.truth.sets), detect(imu, exercise=job.exercise))
     rows = [
         {
@@ -251,9 +259,10 @@ def synthetic(
     seed_offset: int = 0,
     jobs: int = 1,
     dropout_s: float = 0.0,
+    dropout_at: Literal["middle", "end"] = "middle",
 ) -> None:
     t_start = time.perf_counter()
-    grid = grid_jobs(quick, exercises, placements, seed_offset, dropout_s)
+    grid = grid_jobs(quick, exercises, placements, seed_offset, dropout_s, dropout_at)
     if not grid:
         raise SystemExit("no session of the grid matches the chosen exercises and placements")
     scored = _run_all(run_job, grid, jobs, "synthetic grid")
@@ -277,7 +286,8 @@ def synthetic(
     pd.set_option("display.width", 200)
     pd.set_option("display.max_rows", 500)
     held = f", seeds offset by {seed_offset}" if seed_offset else ""
-    held += f", a {dropout_s:g}-s dropout in each set" if dropout_s else ""
+    where = "its middle rep" if dropout_at == "middle" else "its end"
+    held += f", a {dropout_s:g}-s dropout in each set, at {where}" if dropout_s else ""
     print(f"synthetic grid: {len(df)} sets in {time.perf_counter() - t_start:.0f} s{held}")
     print(_summary(df, ["exercise", "placement"]).to_string())
     print(_summary(df, ["rate_hz"]).to_string())
@@ -459,6 +469,12 @@ def main() -> None:
         metavar="S",
         help="remove S s of samples from every set, halfway through its middle rep (default 0)",
     )
+    s.add_argument(
+        "--dropout-at",
+        choices=("middle", "end"),
+        default="middle",
+        help="where the dropout starts: halfway through the middle rep, or 0.2 s after the set",
+    )
     r = sub.add_parser("real")
     r.add_argument("root", type=Path, help="folder holding the two datasets (see its README)")
     r.add_argument("--verbose", action="store_true", help="list every miscounted set")
@@ -472,6 +488,7 @@ def main() -> None:
             seed_offset=a.seed_offset,
             jobs=max(a.jobs, 1),
             dropout_s=max(a.dropout_s, 0.0),
+            dropout_at=a.dropout_at,
         )
     else:
         missing = [d for d in _DATASETS if not (a.root / d / "labels.csv").is_file()]

@@ -174,7 +174,7 @@ def test_heart_truth_is_attached() -> None:
     assert math.isclose(heart["hr_t_s"][0], 0.0)
 
 
-def test_a_dropout_takes_the_samples_from_halfway_through_each_sets_middle_rep() -> None:
+def test_a_dropout_takes_the_samples_from_a_sets_middle_rep_or_from_its_end() -> None:
     t = pd.date_range("2026-01-05", periods=200, freq="100ms", tz="UTC")
     imu = pd.DataFrame({"x": range(200)}, index=pd.DatetimeIndex(t, name="t"))
     reps = [{"start_s": 2.0 * k, "end_s": 2.0 * k + 2.0} for k in range(3)]  # middle: 2-4 s
@@ -182,3 +182,6 @@ def test_a_dropout_takes_the_samples_from_halfway_through_each_sets_middle_rep()
     out = drop_out(imu, [{"reps": reps}, {"reps": late}], 1.5)
     gone = sorted(set(range(200)) - set(out["x"]))
     assert gone == [*range(31, 45), *range(131, 145)]  # 3.0-4.5 s and 13.0-14.5 s, open
+    out = drop_out(imu, [{"reps": reps}, {"reps": late}], 1.5, at="end")
+    gone = sorted(set(range(200)) - set(out["x"]))
+    assert gone == [*range(63, 77), *range(163, 177)]  # from 0.2 s after 6.0 s and 16.0 s

@@ -64,3 +64,14 @@ def test_nothing_is_stitched_without_dropouts_or_at_the_edges() -> None:
     sig = _periodic(300, 50, 1.0, 0.0, 0.0)
     assert np.array_equal(stitch(sig, np.empty((0, 2), dtype=np.int64), 50), sig)
     assert np.array_equal(stitch(sig, np.array([[0, 20], [290, 300]]), 50), sig)
+
+
+def test_nothing_is_stitched_where_the_set_does_not_go_on_through_the_dropout() -> None:
+    # the set ended inside the dropout: the bridge's guess stands, no period is matched
+    moving = _periodic(400, 100, 1.0, 0.0, 0.0)
+    ended = np.concatenate([moving, np.full(300, 2.0)])
+    spans = np.array([[400, 430]])
+    assert np.array_equal(stitch(ended, spans, 100), ended)
+    assert np.array_equal(stitch_velocity(ended, spans, 100, 50.0), ended)
+    began = ended[::-1].copy()  # ... or began inside it
+    assert np.array_equal(stitch(began, np.array([[270, 300]]), 100), began)

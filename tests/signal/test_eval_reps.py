@@ -67,8 +67,9 @@ def test_failed_attempts_are_scored_against_the_sets_that_have_one(ev: ModuleTyp
 
 def test_a_dropout_in_every_set_is_scored_against_every_rep_made(ev: ModuleType) -> None:
     job = ev.grid_jobs(quick=True, exercises=["back_squat"], placements=["bar"])[0]
-    rows, _ = ev.run_job(ev.GridJob(**{**job.__dict__, "dropout_s": 1.0}))
-    assert [(r["n_true"], r["n_det"]) for r in rows] == [(6, 6), (10, 10)]
+    for at in ("middle", "end"):
+        rows, _ = ev.run_job(ev.GridJob(**{**job.__dict__, "dropout_s": 1.0, "dropout_at": at}))
+        assert [(r["n_true"], r["n_det"]) for r in rows] == [(6, 6), (10, 10)]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -113,14 +113,24 @@ def mems(
     return acc, gyr
 
 
-def drop_out(imu: pd.DataFrame, sets: Sequence[dict[str, Any]], seconds: float) -> pd.DataFrame:
-    """``imu`` without ``seconds`` of samples in each of the true ``sets`` (``Truth.sets``),
-    from halfway through its middle rep: a dropout, which every rep outlasted."""
+def drop_out(
+    imu: pd.DataFrame,
+    sets: Sequence[dict[str, Any]],
+    seconds: float,
+    at: Literal["middle", "end"] = "middle",
+) -> pd.DataFrame:
+    """``imu`` without ``seconds`` of samples in each of the true ``sets`` (``Truth.sets``): a
+    dropout, which every rep outlasted. It starts halfway through the set's middle rep
+    (``at="middle"``), or 0.2 s after its last rep ends (``"end"``: the lifter racks the bar in
+    it)."""
     ns = pd.DatetimeIndex(imu.index).as_unit("ns").asi8
     t_s = (ns - ns[0]) / 1e9
     keep = np.ones(t_s.size, dtype=bool)
     for ts in sets:
-        rep = ts["reps"][len(ts["reps"]) // 2]
-        start = 0.5 * (rep["start_s"] + rep["end_s"])
+        if at == "end":
+            start = ts["reps"][-1]["end_s"] + 0.2
+        else:
+            rep = ts["reps"][len(ts["reps"]) // 2]
+            start = 0.5 * (rep["start_s"] + rep["end_s"])
         keep &= ~((t_s > start) & (t_s < start + seconds))
     return imu[keep]

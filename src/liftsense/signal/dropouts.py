@@ -92,19 +92,27 @@ def _bounds(spans: IntArray, k: int, n: int) -> tuple[int, int]:
     return lo, hi
 
 
+def _stitchable(sig: FloatArray, spans: IntArray, period_n: int) -> list[tuple[int, int, int, int]]:
+    """The dropouts ``[a, b)`` of ``spans`` to stitch ``sig`` across, with the bounds ``lo``,
+    ``hi`` of the stretches either side (``_bounds``): those inside ``sig`` that the set goes
+    on through (``_goes_on``)."""
+    n = sig.size
+    out = []
+    for k, (a, b) in enumerate(spans.tolist()):
+        lo, hi = _bounds(spans, k, n)
+        if a >= 1 and b < n and _goes_on(sig, a, b, lo, hi, period_n):
+            out.append((a, b, lo, hi))
+    return out
+
+
 def stitch(sig: FloatArray, spans: IntArray, period_n: int) -> FloatArray:
     """``sig`` (a running integral: an angle or a velocity) across the dropouts ``spans``
-    (``dropout_spans``): past each, shifted so that its mean over ``period_n`` samples
-    continues its mean before it (``_matched_shift``), and straight across the dropout. A
-    dropout at either end of ``sig`` is left as it is."""
+    (``dropout_spans``) that the set goes on through: past each, shifted so that its mean
+    over ``period_n`` samples continues its mean before it (``_matched_shift``), and straight
+    across the dropout. Other dropouts, and one at either end of ``sig``, are left as the
+    bridge made them."""
     out = sig.copy()
-    n = out.size
-    for k, (a, b) in enumerate(spans.tolist()):
-        if a < 1 or b >= n:
-            continue
-        lo, hi = _bounds(spans, k, n)
-        if not _goes_on(out, a, b, lo, hi, period_n):
-            continue
+    for a, b, lo, hi in _stitchable(sig, spans, period_n):
         out[b:] += _matched_shift(out, a, b, lo, hi, period_n)
         out[a:b] = np.linspace(out[a - 1], out[b], b - a + 2)[1:-1]
     return out
@@ -114,13 +122,7 @@ def stitch_velocity(v: FloatArray, spans: IntArray, period_n: int, fs_hz: float)
     """``stitch`` for a velocity (m/s at ``fs_hz``), whose integral is matched across each
     dropout as well: the velocity inside the dropout carries the step that takes."""
     out = stitch(v, spans, period_n)
-    n = out.size
-    for k, (a, b) in enumerate(spans.tolist()):
-        if a < 1 or b >= n:
-            continue
-        lo, hi = _bounds(spans, k, n)
-        if not _goes_on(v, a, b, lo, hi, period_n):
-            continue
+    for a, b, lo, hi in _stitchable(v, spans, period_n):
         lo, hi = max(lo, a - period_n - 1), min(hi, b + period_n + 1)
         x = integrate(out[lo:hi], fs_hz)
         step = _matched_shift(x, a - lo, b - lo, 0, hi - lo, period_n)

@@ -40,11 +40,15 @@ DROPOUT_S = 0.9
 _DEFAULT_PERIOD_S = 2.0
 
 
-def dropout_spans(t_s: FloatArray, grid_s: FloatArray, longest_s: float) -> IntArray:
+def dropout_spans(
+    t_s: FloatArray, grid_s: FloatArray, longest_s: float, dt: FloatArray | None = None
+) -> IntArray:
     """The dropouts among native sample times ``t_s`` (gaps from ``DROPOUT_S`` to
     ``longest_s``, the longest gap bridged) as ``[a, b)`` spans of the grid ``grid_s``: the
-    grid samples strictly inside each gap. Shape (k, 2), in time order."""
-    dt = np.diff(t_s)
+    grid samples strictly inside each gap. Shape (k, 2), in time order. ``dt``: the steps of
+    ``t_s``, where the caller has them (an hour at 200 Hz is 720,000)."""
+    if dt is None:
+        dt = np.diff(t_s)
     at = np.flatnonzero((dt >= DROPOUT_S) & (dt <= longest_s))
     spans = np.empty((at.size, 2), dtype=np.int64)
     spans[:, 0] = grid_s.searchsorted(t_s[at], "right")
@@ -111,8 +115,13 @@ def stitch(sig: FloatArray, spans: IntArray, period_n: int) -> FloatArray:
     over ``period_n`` samples continues its mean before it (``_matched_shift``), and straight
     across the dropout. Other dropouts, and one at either end of ``sig``, are left as the
     bridge made them."""
+    return _stitch(sig, _stitchable(sig, spans, period_n), period_n)
+
+
+def _stitch(sig: FloatArray, todo: list[tuple[int, int, int, int]], period_n: int) -> FloatArray:
+    """``stitch`` across the dropouts ``todo`` (``_stitchable``)."""
     out = sig.copy()
-    for a, b, lo, hi in _stitchable(sig, spans, period_n):
+    for a, b, lo, hi in todo:
         out[b:] += _matched_shift(out, a, b, lo, hi, period_n)
         out[a:b] = np.linspace(out[a - 1], out[b], b - a + 2)[1:-1]
     return out
@@ -121,8 +130,9 @@ def stitch(sig: FloatArray, spans: IntArray, period_n: int) -> FloatArray:
 def stitch_velocity(v: FloatArray, spans: IntArray, period_n: int, fs_hz: float) -> FloatArray:
     """``stitch`` for a velocity (m/s at ``fs_hz``), whose integral is matched across each
     dropout as well: the velocity inside the dropout carries the step that takes."""
-    out = stitch(v, spans, period_n)
-    for a, b, lo, hi in _stitchable(v, spans, period_n):
+    todo = _stitchable(v, spans, period_n)
+    out = _stitch(v, todo, period_n)
+    for a, b, lo, hi in todo:
         lo, hi = max(lo, a - period_n - 1), min(hi, b + period_n + 1)
         x = integrate(out[lo:hi], fs_hz)
         step = _matched_shift(x, a - lo, b - lo, 0, hi - lo, period_n)

@@ -218,7 +218,7 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
             if gyro is not None
             else None
         )
-    drops = dropout_spans(t, grid, MAX_BRIDGED_GAP_S)
+    drops = dropout_spans(t, grid, MAX_BRIDGED_GAP_S, dt)
     return UniformImu(t0, grid, fs_hz, acc_u, gyro_u, gap, native, drops)
 
 

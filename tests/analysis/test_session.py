@@ -139,11 +139,13 @@ def test_unanalysable_imu_names_the_file(tmp_path: Path) -> None:
         analyze(tmp_path / "flat.parquet")
 
 
-def test_a_sets_count_reads_with_its_failed_attempts_and_unrecorded_time() -> None:
+def test_a_sets_count_reads_with_its_failed_attempts_and_unrecorded_time_and_reps() -> None:
     assert reps_text(8, 0, 0.0) == "8"
     assert reps_text(8, 1, 0.0) == "8 (+1 failed)"
     assert reps_text(7, 0, 2.08) == "7 (2.1 s unrecorded)"
     assert reps_text(7, 2, 1.0) == "7 (+2 failed; 1.0 s unrecorded)"
+    assert reps_text(7, 0, 2.0, 1) == "7 (2.0 s unrecorded, 1 rep in it)"
+    assert reps_text(9, 1, 3.5, 2) == "9 (+1 failed; 3.5 s unrecorded, 2 reps in it)"
 
 
 def test_epley_and_novelty() -> None:

@@ -116,7 +116,7 @@ def test_to_json_matches_the_analyze_shape_and_rebases_times() -> None:
     json.dumps(doc)  # plain JSON types only
     assert doc["index"] == 1 and doc["exercise"] == "back_squat" and doc["load_kg"] is None
     assert {"index", "start_s", "end_s", "tempo", "eccentric_tut_s", "reps"} <= set(doc)
-    assert doc["unrecorded_s"] == 0.0
+    assert doc["unrecorded_s"] == 0.0 and doc["hidden_reps"] == 0
     assert set(doc["reps"][0]) == {"index", "start_s", "end_s", *PHASES, "rom_m"}
     later = f.to_json(f.t0 - pd.Timedelta(seconds=10))
     assert later["start_s"] == pytest.approx(doc["start_s"] + 10, abs=1e-3)
@@ -639,6 +639,44 @@ def test_reps_timed_across_a_dropout_do_not_hand_a_squat_to_the_wrists_tilts() -
     s = _grid_session("back_squat", "2-0-1-0", "wrist", 50.0, 71, gyro=False)
     found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise="back_squat")
     assert [(f.n_reps, f.signal) for f in found] == [(6, "displacement"), (10, "displacement")]
+
+
+@pytest.mark.parametrize(
+    ("exercise", "placement", "seed"),
+    [("biceps_curl", "bar", 826), ("romanian_deadlift", "thigh", 326)],
+)
+def test_a_rep_a_two_second_dropout_hid_is_counted_but_not_timed(
+    exercise: str, placement: str, seed: int
+) -> None:
+    # the dropout starts halfway through the first set's third rep: of that rep and the next,
+    # too little is on record to find one of them, but the set's rhythm leaves room for it
+    s = _grid_session(exercise, "2-0-1-0", placement, 50.0, seed, gyro=True, **_NOISY)
+    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise=exercise)
+    assert [f.n_reps for f in found] == [6, 10]
+    assert [(len(f.reps), f.hidden_reps) for f in found] == [(5, 1), (10, 0)]
+    assert found[0].to_json()["hidden_reps"] == 1
+
+
+@pytest.mark.parametrize(
+    ("placement", "exercise", "seed", "rest_s", "dropout_s"),
+    [("bar", "back_squat", 6, 1.0, 2.0), ("wrist", "bench_press", 1, 1.0, 2.0)],
+)
+def test_a_dropout_in_a_pause_between_reps_hides_no_rep(
+    placement: str, exercise: str, seed: int, rest_s: float, dropout_s: float
+) -> None:
+    # two sets of four a few seconds apart are one set with a pause in it; a dropout in the
+    # middle of that pause leaves the reps either side two or three periods apart, but the
+    # bar was still at the dropout's start (seed 6), or the reps after the pause are out of
+    # the set's rhythm (seed 1): nothing was hidden
+    sets = tuple(SetSpec(exercise, 100, 4, Tempo.parse("2-0-1-0")) for _ in range(2))
+    spec = SessionSpec(sets, rest_s=rest_s, placement=placement, rate_hz=50.0, gyro=seed % 2 == 0)
+    s = generate(spec, seed=seed)
+    first, second = s.truth.sets
+    mid = 0.5 * (first["reps"][-1]["end_s"] + second["reps"][0]["start_s"])
+    t_s = (s.imu.index.asi8 - s.imu.index.asi8[0]) / 1e9
+    hole = np.abs(t_s - mid) < dropout_s / 2
+    assert [(f.n_reps, f.hidden_reps) for f in detect(s.imu, exercise=exercise)] == [(8, 0)]
+    assert [(f.n_reps, f.hidden_reps) for f in detect(s.imu[~hole], exercise=exercise)] == [(8, 0)]
 
 
 @pytest.mark.parametrize(

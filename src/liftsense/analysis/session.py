@@ -41,6 +41,7 @@ SET_COLUMNS = (
     "reps",
     "failed_reps",
     "unrecorded_s",
+    "hidden_reps",
     "tempo",
     "eccentric_tut_s",
     "concentric_tut_s",
@@ -143,6 +144,7 @@ class SessionAnalysis:
                     "reps": s.n_reps,
                     "failed_reps": s.failed_reps,
                     "unrecorded_s": s.unrecorded_s,
+                    "hidden_reps": s.hidden_reps,
                     "tempo": s.tempo,
                     "eccentric_tut_s": s.eccentric_tut_s,
                     "concentric_tut_s": s.concentric_tut_s,
@@ -224,11 +226,13 @@ class SessionAnalysis:
         return _frame(rows, MUSCLE_COLUMNS)
 
 
-def reps_text(reps: int, failed: int, unrecorded_s: float) -> str:
-    """A set's count as the tables show it: ``8 (+1 failed; 2.1 s unrecorded)``."""
+def reps_text(reps: int, failed: int, unrecorded_s: float, hidden: int = 0) -> str:
+    """A set's count as the tables show it: ``8 (+1 failed; 2.1 s unrecorded, 1 rep in it)``
+    (``hidden``: the reps counted in the unrecorded time, untimed)."""
     notes = [f"+{failed} failed"] if failed else []
     if unrecorded_s > 0:
-        notes.append(f"{unrecorded_s:.1f} s unrecorded")
+        inside = f", {hidden} rep{'s' if hidden > 1 else ''} in it" if hidden else ""
+        notes.append(f"{unrecorded_s:.1f} s unrecorded{inside}")
     return f"{reps} ({'; '.join(notes)})" if notes else str(reps)
 
 

@@ -49,7 +49,7 @@ def sets_table(analyses: Sequence[SessionAnalysis], *, title: str | None = None)
                 str(r["set_index"]),
                 str(r["exercise"]),
                 _f(r["load_kg"], "g", " kg"),
-                reps_text(r["reps"], r["failed_reps"], r["unrecorded_s"]),
+                reps_text(r["reps"], r["failed_reps"], r["unrecorded_s"], r["hidden_reps"]),
                 str(r["tempo"]),
                 _f(r["eccentric_tut_s"], ".1f", " s"),
                 _f(r["peak_hr_bpm"], ".0f"),

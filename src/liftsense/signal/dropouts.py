@@ -10,8 +10,7 @@ more, a running integral (a velocity, or an angle from the gyro) is instead shif
 its mean over one rep period continues its mean over the period before the dropout, along its
 trend there: a rep's motion averages the same over any whole period (``stitch``). A velocity's
 integral, the height, is matched the same way, by the velocity inside the dropout
-(``stitch_velocity``). What the lifter did inside a dropout stays unknown: a rep that it hides
-for the most part is not counted. Only where the set goes on through the dropout, moving about
+(``stitch_velocity``). Only where the set goes on through the dropout, moving about
 as much after it as before (``_goes_on``): where the set ended inside it (the bar racked), its
 motion is no periodic one, and matching periods there made a step that read as a failed
 attempt after 21 % of sets (``--dropout-at end``); the bridge's guess stands.
@@ -19,6 +18,14 @@ attempt after 21 % of sets (``--dropout-at end``); the bridge's guess stands.
 Below ``DROPOUT_S`` the bridge is the better guess: on the evaluation grid
 (``scripts/eval_reps.py synthetic --dropout-s S``) the two count sets equally often at 0.85 s,
 and the bridge times them better below that.
+
+What the lifter did inside a dropout stays unknown, and a rep it hides for the most part is not
+found. Between two reps that a dropout comes between, and that lie a whole number of the set's
+rep periods apart (within a quarter period: the set kept its rhythm), the reps that leaves room
+for are counted all the same (``hidden_reps``): when the sensor was moving at both edges of the
+dropout (the set went on through it; a lifter who paused between reps there stood still, or
+re-racked the bar out of rhythm), and no more of them than the dropout could hide (one more than
+it spans periods: the reps it cuts into may be lost as well).
 """
 
 from __future__ import annotations
@@ -30,7 +37,14 @@ import numpy.typing as npt
 
 from liftsense.signal.filters import integrate
 
-__all__ = ["DROPOUT_S", "dropout_spans", "period_samples", "stitch", "stitch_velocity"]
+__all__ = [
+    "DROPOUT_S",
+    "dropout_spans",
+    "hidden_reps",
+    "period_samples",
+    "stitch",
+    "stitch_velocity",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -38,6 +52,14 @@ IntArray = npt.NDArray[np.int64]
 DROPOUT_S = 0.9
 #: The period to match over where a signal shows none (s).
 _DEFAULT_PERIOD_S = 2.0
+#: How long (s) before and after a dropout the sensor is looked at for movement, and how
+#: much it must move there (the spread of its acceleration, as a share of its median spread
+#: over the set's reps) for the set to have gone on through the dropout.
+_EDGE_S = 1.0
+_EDGE_MOTION = 0.25
+#: How far (in rep periods) the reps either side of a dropout may lie from a whole number of
+#: periods apart and still keep the set's rhythm through it.
+_RHYTHM = 0.25
 
 
 def dropout_spans(
@@ -138,3 +160,50 @@ def stitch_velocity(v: FloatArray, spans: IntArray, period_n: int, fs_hz: float)
         step = _matched_shift(x, a - lo, b - lo, 0, hi - lo, period_n)
         out[a:b] += step * fs_hz / (b - a)  # the trapezoid integral of a constant over [a-1, b]
     return out
+
+
+def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: float) -> int:
+    """How many reps the dropouts ``spans`` (``[a, b)`` grid samples) hid in a set whose found
+    reps start at the grid samples ``starts`` (in order): for each pair of consecutive reps with
+    a dropout between their starts, one less than the number of rep periods between them (the
+    period: the median step between the set's other consecutive reps; the number within
+    ``_RHYTHM`` of a whole one), at most one more than the periods the dropout spans; only
+    where ``motion`` (the sensor's movement on the grid, a non-negative measure such as the
+    deviation of its low-passed acceleration from its slow mean) averages, over ``_EDGE_S``
+    both before and after the dropout, at least ``_EDGE_MOTION`` of its usual average over a
+    step between reps (the median over the steps recorded throughout). See the module's
+    docstring."""
+    if starts.size < 2 or not spans.size:
+        return 0
+    steps = np.diff(starts)
+    lo, hi = starts[:-1], starts[1:]
+    unrec = np.zeros(steps.size)
+    for a, b in spans:
+        unrec += np.clip(np.minimum(b, hi) - np.maximum(a, lo), 0.0, None)
+    whole = unrec == 0  # the steps recorded throughout
+    if not whole.any():
+        return 0
+    period = float(np.median(steps[whole]))
+    n_edge = max(int(_EDGE_S * fs_hz), 1)
+    usual = [
+        float(np.mean(motion[int(a) : int(b) + 1]))
+        for a, b in zip(lo[whole], hi[whole], strict=True)
+    ]
+    enough = _EDGE_MOTION * float(np.median(usual))
+    hidden = 0
+    for k in np.flatnonzero(unrec > 0):
+        n = round(steps[k] / period) - 1
+        if abs(steps[k] / period - (n + 1)) > _RHYTHM:  # not in the set's rhythm: a pause
+            continue
+        inside = spans[(spans[:, 1] > lo[k]) & (spans[:, 0] < hi[k])]
+        if n < 1 or not any(_moving_at(motion, int(a), int(b), n_edge, enough) for a, b in inside):
+            continue
+        hidden += min(n, math.ceil(unrec[k] / period) + 1)
+    return hidden
+
+
+def _moving_at(motion: FloatArray, a: int, b: int, n: int, enough: float) -> bool:
+    """Whether ``motion`` over the ``n`` samples before ``a`` and over those after ``b`` averages
+    at least ``enough``."""
+    before, after = motion[max(a - n, 0) : a], motion[b : b + n]
+    return all(x.size and float(np.mean(x)) >= enough for x in (before, after))

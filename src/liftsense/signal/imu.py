@@ -75,6 +75,12 @@ class UniformImu:
     native_rate_hz: float
     dropouts: IntArray
 
+    def dropouts_in(self, i0: int, i1: int) -> IntArray:
+        """The dropouts that lie within the grid samples ``[i0, i1)``, in samples from ``i0``."""
+        d = self.dropouts
+        out: IntArray = d[(d[:, 0] >= i0) & (d[:, 1] <= i1)] - i0
+        return out
+
 
 def row_square(x: FloatArray) -> FloatArray:
     """Squared Euclidean norm of each row of an (n, 3) array; the same values as

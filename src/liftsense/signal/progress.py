@@ -68,8 +68,7 @@ def reps_in_window(
     fs = u.fs_hz
     acc = u.acc[i0:i1]
     gyro = u.gyro[i0:i1] if u.gyro is not None else None
-    d = u.dropouts
-    drops = d[(d[:, 0] >= i0) & (d[:, 1] <= i1)] - i0
+    drops = u.dropouts_in(i0, i1)
     v, x = _imu.vertical_motion(acc, fs, gyro, drops)
     known = info is not DEFAULT_EXERCISE
     first_down = (info.eccentric_direction == "down") == info.starts_with_eccentric

@@ -40,7 +40,9 @@ import pandas as pd
 
 from liftsense.signal import imu as _imu
 from liftsense.signal.attempts import attempts_ending
+from liftsense.signal.dropouts import hidden_reps
 from liftsense.signal.exercises import Exercise, exercise_info
+from liftsense.signal.filters import lowpass, moving_mean
 from liftsense.signal.movement import join_turnaround
 from liftsense.signal.phases import RawRep
 from liftsense.signal.progress import reps_in_window
@@ -98,8 +100,9 @@ class SetResult:
     """One set: its reps, tempo (median phases, ``"3-1-1-0"``), eccentric and total time under
     tension (s), and how it was found (``signal``: ``displacement`` or ``rotation``; ``source``:
     ``auto`` or ``markers``). ``unrecorded_s`` is how long the sensor sent nothing within the
-    set (its dropouts: a rep they hide for the most part is not counted). ``load_kg`` is NaN
-    here; the caller knows the plan."""
+    set (its dropouts); ``hidden_reps`` are the reps they hid, which are counted but have no
+    timing (``dropouts.hidden_reps``): ``n_reps`` is both. ``load_kg`` is NaN here; the caller
+    knows the plan."""
 
     index: int
     exercise: str
@@ -117,10 +120,12 @@ class SetResult:
     source: str
     load_kg: float = math.nan
     unrecorded_s: float = 0.0
+    hidden_reps: int = 0
 
     @property
     def n_reps(self) -> int:
-        return len(self.reps)
+        """The reps made: those timed (``reps``) and those a dropout hid."""
+        return len(self.reps) + self.hidden_reps
 
     def to_json(self, t0: pd.Timestamp | str | None = None) -> dict[str, Any]:
         """The ``sets[]`` entry of ``liftsense analyze --json``, times in s from ``t0``
@@ -137,6 +142,7 @@ class SetResult:
             "total_tut_s": _num(self.total_tut_s),
             "failed_reps": self.failed_reps,
             "unrecorded_s": round(self.unrecorded_s, 3),
+            "hidden_reps": self.hidden_reps,
             "reps": [r.to_json(shift) for r in self.reps],
         }
 
@@ -291,6 +297,13 @@ def _to_results(
     return groups
 
 
+def _motion(acc: FloatArray, fs: float) -> FloatArray:
+    """How much the sensor moves at each sample (m/s²): the deviation of its acceleration,
+    low-passed where lifting lives, from its mean over 2 s."""
+    lp = lowpass(acc, fs, 2.5)
+    return _imu.row_norm(lp - moving_mean(lp, int(2 * fs)))
+
+
 def _unrecorded_s(u: _imu.UniformImu, s: SetResult) -> float:
     """How long the set ``s`` lies in ``u``'s dropouts (s)."""
     a = np.clip(u.dropouts[:, 0], s.start_s * u.fs_hz, s.end_s * u.fs_hz)
@@ -367,11 +380,17 @@ def detect(
         groups = _to_results(
             raw, disp, vel, i0=i0, fs=u.fs_hz, ecc_first=ecc_first, by_levels=kind == "rotation"
         )
+        drops = u.dropouts_in(i0, i1)
+        motion = _motion(u.acc[i0:i1], u.fs_hz) if drops.size else None
         for reps, failed in groups:
             durations = [r.eccentric_s + r.concentric_s for r in reps]
             if not reps or len(reps) < min_reps or median(durations) < _MIN_REP_S:
                 continue
-            results.append(_make_set(reps, failed, info, u.t0, kind, source, ecc_first))
+            found = _make_set(reps, failed, info, u.t0, kind, source, ecc_first)
+            if motion is not None:
+                starts = np.array([r.start_s * u.fs_hz - i0 for r in reps])
+                found = replace(found, hidden_reps=hidden_reps(starts, drops, motion, u.fs_hz))
+            results.append(found)
     results = [replace(s, unrecorded_s=_unrecorded_s(u, s)) for s in results]
     results.sort(key=lambda s: s.start_s)
     return [SetResult(**{**s.__dict__, "index": k}) for k, s in enumerate(results, start=1)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from liftsense.batch import Outputs, apply_baselines, run_batch
+import liftsense
+from liftsense.batch import Outputs, apply_baselines, content_hash, run_batch, source_fingerprint
 from liftsense.emulate.motion import generate, scenario
 from liftsense.emulate.offline import write_recording
 from liftsense.signal.baseline import personal_baselines
@@ -121,6 +123,34 @@ def test_changed_recording_is_reanalysed(folder: Path, tmp_path: Path) -> None:
     assert "cleo" in set(
         pd.read_parquet(tmp_path / "out" / "sessions.parquet")["subject"].astype(str)
     )
+
+
+def test_a_change_to_the_code_re_analyses_what_the_old_code_cached(tmp_path: Path) -> None:
+    # the cache is keyed by the code as well as the recording: results of an earlier build of
+    # the same version (say, before a set's table gained a column) are not reused
+    import shutil
+
+    package = Path(liftsense.__file__).parent
+    copy = tmp_path / "liftsense"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert source_fingerprint(copy) == source_fingerprint(package)
+    reps = copy / "signal" / "reps.py"
+    reps.write_text(reps.read_text() + "\n# a changed rule\n")
+    assert source_fingerprint(copy) != source_fingerprint(package)
+    (copy / "signal" / "extra.py").write_text("")
+    assert len({source_fingerprint(copy), source_fingerprint(package)}) == 2
+    # a result cached by code of the same version number but other source (its key the
+    # version and the recording alone) is analysed again, not reused
+    rec = write_recording(generate(scenario("short"), seed=3), tmp_path / "in" / "r")
+    out = tmp_path / "out"
+    run_batch(rec.parent, out, workers=1, report=False)
+    (cached,) = (out / ".cache").glob("*.pkl")
+    version_only = hashlib.sha256(liftsense.__version__.encode() + rec.read_bytes())
+    name = cached.name.split("-")[0]
+    assert content_hash(rec) in cached.name
+    cached.rename(cached.with_name(f"{name}-{version_only.hexdigest()[:32]}.pkl"))
+    summary = run_batch(rec.parent, out, workers=1, report=False)
+    assert (summary.processed, summary.skipped) == (1, 0)
 
 
 def test_empty_folder_is_a_clear_error(tmp_path: Path) -> None:

@@ -8,12 +8,14 @@ Outputs in ``OUT`` (merged by :mod:`liftsense.batch_outputs`): ``sets.parquet``,
 ``sessions.parquet`` and ``muscles.parquet`` (datasets partitioned by subject),
 ``errors.parquet`` (one row per recording that failed, and why), ``reports/<session>.html``.
 Each finished recording's result is cached in ``OUT/.cache/`` under the hash of its content and
-the LiftSense version, so an interrupted batch resumes where it stopped and a re-run skips
-recordings whose outputs are up to date.
+of the LiftSense code that analysed it (``source_fingerprint``), so an interrupted batch resumes
+where it stopped, a re-run skips recordings whose outputs are up to date, and a re-run after an
+upgrade re-analyses them.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -47,6 +49,7 @@ __all__ = [
     "run_batch",
     "run_dask",
     "run_local",
+    "source_fingerprint",
     "warm_up",
     "write_outputs",
 ]
@@ -55,9 +58,26 @@ _CACHE = ".cache"
 _HASH_CHUNK = 1 << 20
 
 
-def content_hash(path: Path) -> str:
-    """SHA-256 of the file's bytes and the LiftSense version (a new version re-analyses)."""
+def source_fingerprint(root: Path) -> str:
+    """SHA-256 of the version and of every Python source file under ``root`` (path and bytes):
+    any change to the code that analyses a recording changes it, within one version number."""
     digest = hashlib.sha256(__version__.encode())
+    for f in sorted(root.rglob("*.py")):
+        digest.update(f.relative_to(root).as_posix().encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _code() -> str:
+    """``source_fingerprint`` of the running LiftSense package."""
+    return source_fingerprint(Path(__file__).parent)
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of the file's bytes and of the LiftSense code (``source_fingerprint``): a
+    changed recording, and any change to the analysis, re-analyses it."""
+    digest = hashlib.sha256(_code().encode())
     with open(path, "rb") as f:
         while chunk := f.read(_HASH_CHUNK):
             digest.update(chunk)

@@ -21,11 +21,11 @@ and the bridge times them better below that.
 
 What the lifter did inside a dropout stays unknown, and a rep it hides for the most part is not
 found. Between two reps that a dropout comes between, and that lie a whole number of the set's
-rep periods apart (within a quarter period: the set kept its rhythm), the reps that leaves room
-for are counted all the same (``hidden_reps``): when the sensor was moving at both edges of the
-dropout (the set went on through it; a lifter who paused between reps there stood still, or
-re-racked the bar out of rhythm), and no more of them than the dropout could hide (one more than
-it spans periods: the reps it cuts into may be lost as well).
+rep periods apart (within a quarter period: the set kept its rhythm), the reps that rhythm
+leaves room for are counted all the same (``hidden_reps``): when the sensor was moving at both
+edges of the dropout (the set went on through it; a lifter who paused between reps there stood
+still, or re-racked the bar out of rhythm), and no more of them than the dropout could hide (one
+more than it spans periods: the reps it cuts into may be lost as well).
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ DROPOUT_S = 0.9
 #: The period to match over where a signal shows none (s).
 _DEFAULT_PERIOD_S = 2.0
 #: How long (s) before and after a dropout the sensor is looked at for movement, and how
-#: much it must move there (the spread of its acceleration, as a share of its median spread
-#: over the set's reps) for the set to have gone on through the dropout.
+#: much it must move there (as a share of how much it usually moves over a step between the
+#: set's reps) for the set to have gone on through the dropout.
 _EDGE_S = 1.0
 _EDGE_MOTION = 0.25
 #: How far (in rep periods) the reps either side of a dropout may lie from a whole number of

@@ -4,7 +4,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liftsense.signal.dropouts import dropout_spans, hidden_reps, stitch, stitch_velocity
+from liftsense.signal.dropouts import (
+    dropout_spans,
+    hidden_reps,
+    in_dropouts,
+    stitch,
+    stitch_velocity,
+)
 from liftsense.signal.filters import integrate
 
 
@@ -97,3 +103,10 @@ def test_reps_a_dropout_hid_are_counted_where_the_set_kept_its_rhythm_through_it
     still_after = moving.copy()
     still_after[95:105] = 0.0
     assert hidden_reps(starts, drop, still_after, fs) == 0
+
+
+def test_in_dropouts_counts_the_samples_each_span_shares_with_them() -> None:
+    spans = np.array([[10, 20], [30, 35]])
+    lo, hi = [0.0, 12.5, 18.0, 21.0, 0.0, 40.0], [5.0, 15.0, 32.0, 29.0, 50.0, 40.0]
+    assert in_dropouts(spans, lo, hi).tolist() == [0.0, 2.5, 4.0, 0.0, 15.0, 0.0]
+    assert in_dropouts(np.zeros((0, 2), dtype=np.int64), [0.0], [9.0]).tolist() == [0.0]

@@ -41,6 +41,7 @@ __all__ = [
     "DROPOUT_S",
     "dropout_spans",
     "hidden_reps",
+    "in_dropouts",
     "period_samples",
     "stitch",
     "stitch_velocity",
@@ -162,6 +163,15 @@ def stitch_velocity(v: FloatArray, spans: IntArray, period_n: int, fs_hz: float)
     return out
 
 
+def in_dropouts(spans: IntArray, lo: npt.ArrayLike, hi: npt.ArrayLike) -> FloatArray:
+    """How many samples of each span ``[lo[i], hi[i])`` (sub-sample bounds, ``lo <= hi``) lie
+    in the dropouts ``spans`` (``dropout_spans``)."""
+    a, b = spans[:, 0], spans[:, 1]
+    lo_, hi_ = np.asarray(lo, dtype=np.float64)[:, None], np.asarray(hi, dtype=np.float64)[:, None]
+    out: FloatArray = np.clip(np.minimum(b, hi_) - np.maximum(a, lo_), 0.0, None).sum(axis=1)
+    return out
+
+
 def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: float) -> int:
     """How many reps the dropouts ``spans`` (``[a, b)`` grid samples) hid in a set whose found
     reps start at the grid samples ``starts`` (in order): for each pair of consecutive reps with
@@ -177,9 +187,7 @@ def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: 
         return 0
     steps = np.diff(starts)
     lo, hi = starts[:-1], starts[1:]
-    unrec = np.zeros(steps.size)
-    for a, b in spans:
-        unrec += np.clip(np.minimum(b, hi) - np.maximum(a, lo), 0.0, None)
+    unrec = in_dropouts(spans, lo, hi)
     whole = unrec == 0  # the steps recorded throughout
     if not whole.any():
         return 0
@@ -193,10 +201,10 @@ def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: 
     hidden = 0
     for k in np.flatnonzero(unrec > 0):
         n = round(steps[k] / period) - 1
-        if abs(steps[k] / period - (n + 1)) > _RHYTHM:  # not in the set's rhythm: a pause
+        if n < 1 or abs(steps[k] / period - (n + 1)) > _RHYTHM:  # out of rhythm: a pause
             continue
         inside = spans[(spans[:, 1] > lo[k]) & (spans[:, 0] < hi[k])]
-        if n < 1 or not any(_moving_at(motion, int(a), int(b), n_edge, enough) for a, b in inside):
+        if not any(_moving_at(motion, int(a), int(b), n_edge, enough) for a, b in inside):
             continue
         hidden += min(n, math.ceil(unrec[k] / period) + 1)
     return hidden

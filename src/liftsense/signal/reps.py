@@ -40,7 +40,7 @@ import pandas as pd
 
 from liftsense.signal import imu as _imu
 from liftsense.signal.attempts import attempts_ending
-from liftsense.signal.dropouts import hidden_reps
+from liftsense.signal.dropouts import hidden_reps, in_dropouts
 from liftsense.signal.exercises import Exercise, exercise_info
 from liftsense.signal.filters import lowpass, moving_mean
 from liftsense.signal.movement import join_turnaround
@@ -306,9 +306,8 @@ def _motion(acc: FloatArray, fs: float) -> FloatArray:
 
 def _unrecorded_s(u: _imu.UniformImu, s: SetResult) -> float:
     """How long the set ``s`` lies in ``u``'s dropouts (s)."""
-    a = np.clip(u.dropouts[:, 0], s.start_s * u.fs_hz, s.end_s * u.fs_hz)
-    b = np.clip(u.dropouts[:, 1], s.start_s * u.fs_hz, s.end_s * u.fs_hz)
-    return float((b - a).sum() / u.fs_hz)
+    inside = in_dropouts(u.dropouts, [s.start_s * u.fs_hz], [s.end_s * u.fs_hz])
+    return float(inside[0] / u.fs_hz)
 
 
 def _make_set(

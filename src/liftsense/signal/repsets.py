@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from liftsense.signal.dropouts import in_dropouts
 from liftsense.signal.phases import RawRep, rep_gap
 from liftsense.signal.quantiles import median
 
@@ -101,7 +102,7 @@ def tangled(raw: list[RawRep], unknown: IntArray | None = None) -> bool:
     for a, b in itertools.pairwise(done):
         lo, hi = b.out_on, min(a.back_arr, b.back_arr)
         if unknown is not None and hi > lo:
-            hi -= float(np.clip(unknown[:, 1], lo, hi).sum() - np.clip(unknown[:, 0], lo, hi).sum())
+            hi -= float(in_dropouts(unknown, [lo], [hi])[0])
         if hi - lo > 0.3 * min(a.length, b.length):
             return True
     return False

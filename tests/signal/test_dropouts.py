@@ -87,21 +87,21 @@ def test_reps_a_dropout_hid_are_counted_where_the_set_kept_its_rhythm_through_it
     fs = 10.0  # a rep every 30 samples: 3 s
     starts = np.array([0.0, 30.0, 60.0, 150.0, 180.0])  # the reps at 90 and 120 were lost
     moving = np.ones(210)
-    drop = np.array([[75, 95]])  # 2 s from halfway through the rep at 60
+    drop = np.array([[65, 115]])  # 5 s from just after the rep at 60 began
     assert hidden_reps(starts, drop, moving, fs) == 2
     assert hidden_reps(starts, np.zeros((0, 2), dtype=np.int64), moving, fs) == 0
-    # four reps lost in a step of five periods, but a 2-s dropout hides at most two (one more
-    # than it spans periods; the reps it cuts into may be lost as well)
-    assert hidden_reps(np.array([0.0, 30.0, 60.0, 210.0, 240.0]), drop, np.ones(270), fs) == 2
+    # a 2-s dropout in that step leaves 7 s of it on record, more than the rep before and one
+    # more: the lifter paused there, on record, and the dropout hid no two reps
+    assert hidden_reps(starts, np.array([[75, 95]]), moving, fs) == 0
     # a step that is no whole number of periods is a pause in the set, not hidden reps
     late = np.array([0.0, 30.0, 60.0, 165.0, 195.0])
     assert hidden_reps(late, drop, np.ones(225), fs) == 0
     # still on either side of the dropout: the lifter paused there
     still_before = moving.copy()
-    still_before[65:75] = 0.0
+    still_before[55:65] = 0.0
     assert hidden_reps(starts, drop, still_before, fs) == 0
     still_after = moving.copy()
-    still_after[95:105] = 0.0
+    still_after[115:125] = 0.0
     assert hidden_reps(starts, drop, still_after, fs) == 0
 
 

@@ -659,15 +659,20 @@ def test_a_rep_a_two_second_dropout_hid_is_counted_but_not_timed(
 
 @pytest.mark.parametrize(
     ("placement", "exercise", "seed", "rest_s", "dropout_s"),
-    [("bar", "back_squat", 6, 1.0, 2.0), ("wrist", "bench_press", 1, 1.0, 2.0)],
+    [
+        ("bar", "back_squat", 6, 1.0, 2.0),
+        ("wrist", "bench_press", 1, 1.0, 2.0),
+        ("bar", "back_squat", 6, 1.5, 2.0),
+    ],
 )
 def test_a_dropout_in_a_pause_between_reps_hides_no_rep(
     placement: str, exercise: str, seed: int, rest_s: float, dropout_s: float
 ) -> None:
     # two sets of four a few seconds apart are one set with a pause in it; a dropout in the
     # middle of that pause leaves the reps either side two or three periods apart, but the
-    # bar was still at the dropout's start (seed 6), or the reps after the pause are out of
-    # the set's rhythm (seed 1): nothing was hidden
+    # bar was still at the dropout's start (seed 6, 1-s pause), the reps after the pause are
+    # out of the set's rhythm (seed 1), or in rhythm by chance but after more than the rep
+    # before and one more on record, the bar re-racked (seed 6, 1.5 s): nothing was hidden
     sets = tuple(SetSpec(exercise, 100, 4, Tempo.parse("2-0-1-0")) for _ in range(2))
     spec = SessionSpec(sets, rest_s=rest_s, placement=placement, rate_hz=50.0, gyro=seed % 2 == 0)
     s = generate(spec, seed=seed)

@@ -24,8 +24,9 @@ found. Between two reps that a dropout comes between, and that lie a whole numbe
 rep periods apart (within a quarter period: the set kept its rhythm), the reps that rhythm
 leaves room for are counted all the same (``hidden_reps``): when the sensor was moving at both
 edges of the dropout (the set went on through it; a lifter who paused between reps there stood
-still, or re-racked the bar out of rhythm), and no more of them than the dropout could hide (one
-more than it spans periods: the reps it cuts into may be lost as well).
+still, or re-racked the bar out of rhythm), when no more than two periods of the step between
+the reps were recorded (the rep before and one more: the reps the dropout cuts into may be
+lost as well; a longer stretch on record is a pause).
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ _EDGE_MOTION = 0.25
 #: How far (in rep periods) the reps either side of a dropout may lie from a whole number of
 #: periods apart and still keep the set's rhythm through it.
 _RHYTHM = 0.25
+#: How much of a step between two reps (in rep periods) may have been recorded, the rep before
+#: the dropout included, for the step to hold reps the dropout hid: more, and the lifter was on
+#: record between the reps (a pause, a re-rack) for longer than the reps the dropout could hide.
+_RECORDED_PERIODS = 2.0
 
 
 def dropout_spans(
@@ -177,12 +182,12 @@ def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: 
     reps start at the grid samples ``starts`` (in order): for each pair of consecutive reps with
     a dropout between their starts, one less than the number of rep periods between them (the
     period: the median step between the set's other consecutive reps; the number within
-    ``_RHYTHM`` of a whole one), at most one more than the periods the dropout spans; only
-    where ``motion`` (the sensor's movement on the grid, a non-negative measure such as the
-    deviation of its low-passed acceleration from its slow mean) averages, over ``_EDGE_S``
-    both before and after the dropout, at least ``_EDGE_MOTION`` of its usual average over a
-    step between reps (the median over the steps recorded throughout). See the module's
-    docstring."""
+    ``_RHYTHM`` of a whole one); only where no more than ``_RECORDED_PERIODS`` periods of the
+    step were recorded, and ``motion`` (the sensor's movement on the grid, a non-negative
+    measure such as the deviation of its low-passed acceleration from its slow mean) averages,
+    over ``_EDGE_S`` both before and after the dropout, at least ``_EDGE_MOTION`` of its usual
+    average over a step between reps (the median over the steps recorded throughout). See the
+    module's docstring."""
     if starts.size < 2 or not spans.size:
         return 0
     steps = np.diff(starts)
@@ -203,10 +208,12 @@ def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: 
         n = round(steps[k] / period) - 1
         if n < 1 or abs(steps[k] / period - (n + 1)) > _RHYTHM:  # out of rhythm: a pause
             continue
+        if steps[k] - unrec[k] > _RECORDED_PERIODS * period:  # on record: a pause, not reps
+            continue
         inside = spans[(spans[:, 1] > lo[k]) & (spans[:, 0] < hi[k])]
         if not any(_moving_at(motion, int(a), int(b), n_edge, enough) for a, b in inside):
             continue
-        hidden += min(n, math.ceil(unrec[k] / period) + 1)
+        hidden += n
     return hidden
 
 

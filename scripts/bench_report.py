@@ -35,8 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from liftsense.analysis.session import SessionAnalysis, analyze
-from liftsense.emulate.motion import generate, scenario
+from liftsense.emulate.motion import generate
 from liftsense.emulate.offline import write_recording
+from liftsense.emulate.scenarios import scenario
 from liftsense.recording import load
 from liftsense.report.cohort import write_cohort_report
 from liftsense.report.session import write_session_report

@@ -42,13 +42,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from liftsense.emulate.imu_model import drop_out
 from liftsense.emulate.motion import (
-    FULL_BODY_EXERCISES,
     SessionSpec,
     Tempo,
-    evaluation_spec,
     generate,
 )
 from liftsense.emulate.poses import PLACEMENTS, check
+from liftsense.emulate.scenarios import FULL_BODY_EXERCISES, evaluation_spec
 from liftsense.errors import AnalysisError
 from liftsense.signal.exercises import exercise_info
 from liftsense.signal.reps import SetResult, detect

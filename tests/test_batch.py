@@ -12,8 +12,9 @@ import pytest
 
 import liftsense
 from liftsense.batch import Outputs, apply_baselines, content_hash, run_batch, source_fingerprint
-from liftsense.emulate.motion import generate, scenario
+from liftsense.emulate.motion import generate
 from liftsense.emulate.offline import write_recording
+from liftsense.emulate.scenarios import scenario
 from liftsense.signal.baseline import personal_baselines
 from liftsense.signal.heart import HeartSummary
 

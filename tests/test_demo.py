@@ -10,8 +10,9 @@ import pandas as pd
 
 from liftsense.analysis.logs import log_soreness
 from liftsense.demo import run
-from liftsense.emulate.motion import generate, scenario
+from liftsense.emulate.motion import generate
 from liftsense.emulate.offline import write_recording
+from liftsense.emulate.scenarios import scenario
 from liftsense.recording import load
 
 

@@ -81,8 +81,9 @@ async def start_simulation(opts: RecordOptions) -> SimulatedWorld:
     """A bumble world with a Polar-like chest strap (HR, RR, ACC) and the open IMU board on the
     bar, both playing the synthetic session named by ``opts.simulate``."""
     from liftsense.emulate.imu_board import ImuBoard
-    from liftsense.emulate.motion import generate, scenario
+    from liftsense.emulate.motion import generate
     from liftsense.emulate.polar import PolarSensor
+    from liftsense.emulate.scenarios import scenario
     from liftsense.emulate.sources import source_from_session
     from liftsense.emulate.world import open_world
 

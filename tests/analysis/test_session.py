@@ -22,8 +22,9 @@ from liftsense.analysis.session import (
     reps_text,
 )
 from liftsense.cli import app
-from liftsense.emulate.motion import generate, scenario
+from liftsense.emulate.motion import generate
 from liftsense.emulate.offline import write_recording
+from liftsense.emulate.scenarios import scenario
 from liftsense.errors import AnalysisError
 from liftsense.recording import JournalWriter
 from liftsense.schema import SessionMeta

@@ -11,13 +11,12 @@ import pytest
 from liftsense.emulate.imu_model import drop_out
 from liftsense.emulate.motion import (
     G_MPS2,
-    SCENARIOS,
     SessionSpec,
     SetSpec,
     Tempo,
     generate,
-    scenario,
 )
+from liftsense.emulate.scenarios import SCENARIOS, scenario
 
 QUIET = {"acc_noise_ug_rthz": 0.0, "acc_bias_mps2": 0.0, "gyro_noise_dps_rthz": 0.0}
 

@@ -25,8 +25,9 @@ from pathlib import Path
 import pytest
 
 from liftsense.analysis.session import SessionAnalysis, analyze
-from liftsense.emulate.motion import generate, scenario
+from liftsense.emulate.motion import generate
 from liftsense.emulate.offline import write_recording
+from liftsense.emulate.scenarios import scenario
 from liftsense.schema import Marker, SetPlan
 
 #: Would mark the page if any of it ran: a script element, an event handler, a javascript: URL.

@@ -19,9 +19,9 @@ from liftsense.emulate.motion import (
     SetSpec,
     SyntheticSession,
     Tempo,
-    evaluation_spec,
     generate,
 )
+from liftsense.emulate.scenarios import evaluation_spec
 from liftsense.errors import AnalysisError
 from liftsense.signal.exercises import DEFAULT_EXERCISE, EXERCISES, exercise_info
 from liftsense.signal.reps import SetResult, detect, format_tempo

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from liftsense.emulate.motion import SyntheticSession, Tempo, evaluation_spec, generate
+from liftsense.emulate.motion import SyntheticSession, Tempo, generate
+from liftsense.emulate.scenarios import evaluation_spec
 from liftsense.signal.imu import slow_direction
 from liftsense.signal.phases import RawRep
 from liftsense.signal.posture import drop_posture_outliers

@@ -633,12 +633,28 @@ def test_a_one_second_dropout_inside_a_rep_loses_no_rep(
     assert found[0].to_json()["unrecorded_s"] == pytest.approx(0.98, abs=0.021)
 
 
-def test_reps_timed_across_a_dropout_do_not_hand_a_squat_to_the_wrists_tilts() -> None:
-    # a 2-s dropout leaves the reps either side overlapping where nothing was measured; taken
-    # for drift, that overlap let the wrist's two tilts per squat count as reps (11 and 19)
-    s = _grid_session("back_squat", "2-0-1-0", "wrist", 50.0, 71, gyro=False)
-    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise="back_squat")
-    assert [(f.n_reps, f.signal) for f in found] == [(6, "displacement"), (10, "displacement")]
+@pytest.mark.parametrize(
+    ("exercise", "rate_hz", "seed", "kw", "failed"),
+    [
+        ("back_squat", 50.0, 71, {"gyro": False}, [0, 0]),
+        ("back_squat", 12.5, 56, {"gyro": True, **_NOISY}, [0, 0]),
+        ("back_squat", 50.0, 73, {"gyro": False, "paused": True}, [0, 0]),
+        ("romanian_deadlift", 12.5, 255, {"gyro": False, "failed_last": True}, [1, 1]),
+    ],
+)
+def test_reps_timed_across_a_dropout_do_not_hand_a_lift_to_the_wrists_tilts(
+    exercise: str, rate_hz: float, seed: int, kw: dict[str, Any], failed: list[int]
+) -> None:
+    # a 2-s dropout leaves the reps either side overlapping where nothing was measured (seed
+    # 71), or leaves the rep it cuts into ending late, after the next has begun (the others);
+    # taken for drift, that overlap let the wrist's two tilts per rep count as reps (11 and 19;
+    # 19; 12; 18)
+    s = _grid_session(exercise, "2-0-1-0", "wrist", rate_hz, seed, **kw)
+    truth = [len(ts["reps"]) for ts in s.truth.sets]
+    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise=exercise)
+    assert [(f.n_reps, f.failed_reps, f.signal) for f in found] == [
+        (n, k, "displacement") for n, k in zip(truth, failed, strict=True)
+    ]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import itertools
 import math
 
 import numpy as np
+import numpy.typing as npt
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -63,12 +64,19 @@ def test_sets_hold_every_completed_rep_in_order_parted_by_long_pauses_only(
     assert next_starts(sets) == [s[0].out_on for s in sets[1:]] + ([math.inf] if sets else [])
 
 
-def test_reps_are_tangled_by_what_they_share_outside_dropouts() -> None:
+def _spans(*pairs: tuple[float, float]) -> npt.NDArray[np.int64]:
+    return np.array([[int(a * FS), int(b * FS)] for a, b in pairs], dtype=np.int64)
+
+
+def test_reps_are_tangled_where_neither_reaches_into_a_dropout() -> None:
     pair = [_rep(3.0, 7.4), _rep(0.0, 3.0), _rep(6.2, 9.3)]  # 1.2 s shared: 39 % of 3.1 s
     assert tangled(pair)
     assert not tangled([*pair[:2], _rep(6.6, 9.3)])  # 0.8 s: 30 % of 2.7 s at most
     assert not tangled([*pair[:2], _rep(6.2, 9.3, failed=True)])  # a failed rep tangles nothing
-    in_dropout = np.array([[int(5.0 * FS), int(7.0 * FS)]])  # all but 0.4 s of it unmeasured
-    assert not tangled(pair, in_dropout)
-    elsewhere = np.array([[int(1.0 * FS), int(2.0 * FS)], [int(8.0 * FS), int(9.0 * FS)]])
-    assert tangled(pair, elsewhere)
+    assert not tangled(pair, _spans((5.0, 7.0)))  # what they share lies in the dropout
+    # the later rep reaches into a dropout after what they share: it was not timed there
+    assert not tangled(pair, _spans((8.5, 9.0)))
+    assert not tangled(pair, _spans((4.0, 4.5)))  # ... or the earlier one, before it
+    # dropouts that neither rep of the overlapping pair reaches into change nothing
+    assert tangled(pair, _spans((0.5, 1.0), (9.4, 10.0)))
+    assert tangled(pair, np.empty((0, 2), dtype=np.int64))

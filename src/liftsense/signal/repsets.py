@@ -95,14 +95,19 @@ def in_pairs(raw: list[RawRep]) -> bool:
 
 
 def tangled(raw: list[RawRep], unknown: IntArray | None = None) -> bool:
-    """Whether any two consecutive completed reps share over 30 % of the shorter one, not
-    counting what they share inside the ``unknown`` spans (``[a, b)`` samples: dropouts,
-    where neither rep's timing was measured)."""
+    """Whether any two consecutive completed reps share over 30 % of the shorter one; not
+    counting a pair of which either rep reaches into the ``unknown`` spans (``[a, b)``
+    samples: dropouts). A rep the dropout cuts into was not timed: its end can fall a second
+    after the dropout's, past the start of the next rep, and the reps either side of the
+    dropout can overlap inside it."""
     done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
-    for a, b in itertools.pairwise(done):
+    cut = np.zeros(len(done), dtype=bool)
+    if unknown is not None and unknown.size and done:
+        cut = in_dropouts(unknown, [r.out_on for r in done], [r.back_arr for r in done]) > 0
+    for k, (a, b) in enumerate(itertools.pairwise(done)):
+        if cut[k] or cut[k + 1]:
+            continue
         lo, hi = b.out_on, min(a.back_arr, b.back_arr)
-        if unknown is not None and hi > lo:
-            hi -= float(in_dropouts(unknown, [lo], [hi])[0])
         if hi - lo > 0.3 * min(a.length, b.length):
             return True
     return False

@@ -60,8 +60,8 @@ def rotation_reps(
 ) -> RotationReps | None:
     """The reps in the rotation ``rot`` (rad) of a window, against the reps ``raw_d`` found in
     its displacement oriented by ``sign``; ``corr`` is the two signals' correlation and
-    ``amp_r`` the rotation's spread (5th to 95th percentile); reps that overlap inside the
-    window's ``dropouts`` (``imu.UniformImu.dropouts``) are not tangled there (``tangled``).
+    ``amp_r`` the rotation's spread (5th to 95th percentile); a rep that reaches into the
+    window's ``dropouts`` (``imu.UniformImu.dropouts``) tangles with none (``tangled``).
     None when the rotation is too small to be looked at: under ``MIN_ROT_RAD``, or under
     ``_ROT_PREFERRED_RAD`` unless it may find many more reps (``_may_find``)."""
     if amp_r < MIN_ROT_RAD or not (amp_r >= _ROT_PREFERRED_RAD or _may_find(rot, fs, raw_d)):

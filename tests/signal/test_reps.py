@@ -657,6 +657,24 @@ def test_reps_timed_across_a_dropout_do_not_hand_a_lift_to_the_wrists_tilts(
     ]
 
 
+@pytest.mark.parametrize("dropout_s", [1.0, 2.0])
+def test_a_dropout_does_not_hand_a_wrist_curl_to_the_halves_its_drift_makes(
+    dropout_s: float,
+) -> None:
+    # the forearm's drift through each pause makes a second "rep" inside each curl in the
+    # displacement, which counts about twice the rotation's reps; a dropout hides two or three
+    # of those halves, and the displacement won: 9 reps for 6 (1-s dropout), 8 and 16 for 6
+    # and 10 (2 s)
+    s = _grid_session(
+        "biceps_curl", "2-0-1-0", "wrist", 50.0, 878, gyro=True, paused=True, **_NOISY
+    )
+    found = detect(drop_out(s.imu, s.truth.sets, dropout_s), exercise="biceps_curl")
+    assert [(f.n_reps, f.failed_reps, f.signal) for f in found] == [
+        (6, 0, "rotation"),
+        (10, 0, "rotation"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("exercise", "placement", "seed"),
     [("biceps_curl", "bar", 826), ("romanian_deadlift", "thigh", 326)],

@@ -117,9 +117,10 @@ def rotation_reps(
     )
     # a tie goes to a rotation that tracks the displacement (a thigh or a hip), or whose
     # reps are much more alike in size: cleaner; and about twice as many displacement reps
-    # as rotation reps are not reps when they overlap one another in pairs and the
-    # rotation's do not (a forearm's drift through a pause turned into a second "rep"
-    # inside each; reps that overlap at an even stride are a set done without pauses)
+    # as rotation reps (from one and a half times: a dropout hides a rep's two halves) are
+    # not reps when they overlap one another in pairs and the rotation's do not (a forearm's
+    # drift through a pause turned into a second "rep" inside each; reps that overlap at an
+    # even stride are a set done without pauses)
     better = (
         done_r > done_d
         or (
@@ -128,7 +129,7 @@ def rotation_reps(
         )
         or (
             done_r >= 4
-            and 1.75 * done_r <= done_d <= 2.5 * done_r
+            and 1.5 * done_r <= done_d <= 2.5 * done_r
             and tangled(raw_d, dropouts)
             and not tangled(raw_r, dropouts)
             and in_pairs(raw_d)

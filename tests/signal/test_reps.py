@@ -657,6 +657,27 @@ def test_reps_timed_across_a_dropout_do_not_hand_a_lift_to_the_wrists_tilts(
     ]
 
 
+@pytest.mark.parametrize(
+    ("exercise", "placement", "rate_hz", "seed", "paused"),
+    [
+        ("biceps_curl", "wrist", 50.0, 876, False),
+        ("back_squat", "wrist", 12.5, 58, True),
+        ("back_squat", "thigh", 12.5, 106, False),
+    ],
+)
+def test_a_turn_a_dropout_hid_does_not_turn_the_gyros_angle_over_the_window(
+    exercise: str, placement: str, rate_hz: float, seed: int, paused: bool
+) -> None:
+    # the gyro's bias is its mean over a window that starts and ends in one posture; a turn
+    # the dropout hid left it off, and the angle drifted over the whole set: no first set,
+    # 12 reps for 6, and 5 and 9 for 6 and 10
+    s = _grid_session(
+        exercise, "2-0-1-0", placement, rate_hz, seed, gyro=True, paused=paused, **_NOISY
+    )
+    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise=exercise)
+    assert [f.n_reps for f in found] == [6, 10]
+
+
 @pytest.mark.parametrize("dropout_s", [1.0, 2.0])
 def test_a_dropout_does_not_hand_a_wrist_curl_to_the_halves_its_drift_makes(
     dropout_s: float,

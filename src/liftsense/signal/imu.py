@@ -235,7 +235,10 @@ def _hinge_angle(
     axis (the hinge of the joint carrying the sensor). The gyro bias is taken as its mean over
     the window, which starts and ends in the same posture. The angle is a running sum, half a
     sample ahead of ``integrate``: rep detection on the rotation was tuned with it (the
-    trapezoid turned a paused curl at the wrist from the rotation to the displacement)."""
+    trapezoid turned a paused curl at the wrist from the rotation to the displacement).
+    Across ``dropouts`` the angle is stitched (``dropouts.stitch``), and then brought back to
+    where it started by a constant rate: a turn the dropout hid is missing from the mean, so
+    the bias it gives is off, and would turn the angle over the whole window."""
     w = gyro - np.mean(gyro, axis=0)
     _, _, vt = np.linalg.svd(w, full_matrices=False)
     axis: FloatArray = vt[0]
@@ -244,6 +247,7 @@ def _hinge_angle(
     if dropouts is not None and dropouts.size:
         period = dominant_period_s(lowpass(rate, fs_hz, 3.0), fs_hz)
         theta = stitch(theta, dropouts, period_samples(period, fs_hz))
+        theta -= np.linspace(0.0, theta[-1] - theta[0], theta.size)
     return theta, axis
 
 

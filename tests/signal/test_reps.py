@@ -678,18 +678,15 @@ def test_a_turn_a_dropout_hid_does_not_turn_the_gyros_angle_over_the_window(
     assert [f.n_reps for f in found] == [6, 10]
 
 
-@pytest.mark.parametrize("dropout_s", [1.0, 2.0])
-def test_a_dropout_does_not_hand_a_wrist_curl_to_the_halves_its_drift_makes(
-    dropout_s: float,
-) -> None:
+def test_a_dropout_does_not_hand_a_wrist_curl_to_the_halves_its_drift_makes() -> None:
     # the forearm's drift through each pause makes a second "rep" inside each curl in the
-    # displacement, which counts about twice the rotation's reps; a dropout hides two or three
-    # of those halves, and the displacement won: 9 reps for 6 (1-s dropout), 8 and 16 for 6
-    # and 10 (2 s)
+    # displacement, which counts about twice the rotation's reps; a 1-s dropout hides some of
+    # those halves, and the displacement won with 7 reps (+1 failed) for 6 while it had to
+    # count 1.75 times the rotation's to lose
     s = _grid_session(
         "biceps_curl", "2-0-1-0", "wrist", 50.0, 878, gyro=True, paused=True, **_NOISY
     )
-    found = detect(drop_out(s.imu, s.truth.sets, dropout_s), exercise="biceps_curl")
+    found = detect(drop_out(s.imu, s.truth.sets, 1.0), exercise="biceps_curl")
     assert [(f.n_reps, f.failed_reps, f.signal) for f in found] == [
         (6, 0, "rotation"),
         (10, 0, "rotation"),

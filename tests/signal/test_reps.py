@@ -678,6 +678,21 @@ def test_a_turn_a_dropout_hid_does_not_turn_the_gyros_angle_over_the_window(
     assert [f.n_reps for f in found] == [6, 10]
 
 
+@pytest.mark.parametrize(
+    ("rate_hz", "seed", "kw"),
+    [(50.0, 871, {"gyro": False}), (25.0, 870, {"gyro": True, "failed_last": True, **_NOISY})],
+)
+def test_a_curl_set_whose_reps_a_dropout_times_late_is_not_a_hand_turning_over(
+    rate_hz: float, seed: int, kw: dict[str, Any]
+) -> None:
+    # after a 2-s dropout the drift control timed every curl of the second set to end a third
+    # of a rep into the next, where the forearm has turned for it: the posture check took the
+    # set for a hand turning over and dropped it
+    s = _grid_session("biceps_curl", "2-0-1-0", "wrist", rate_hz, seed, **kw)
+    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise="biceps_curl")
+    assert [f.n_reps for f in found] == [len(ts["reps"]) for ts in s.truth.sets]
+
+
 def test_a_dropout_does_not_hand_a_wrist_curl_to_the_halves_its_drift_makes() -> None:
     # the forearm's drift through each pause makes a second "rep" inside each curl in the
     # displacement, which counts about twice the rotation's reps; a 1-s dropout hides some of

@@ -24,16 +24,17 @@ FloatArray = npt.NDArray[np.float64]
 #: How far (degrees) beyond the set's own spread a complete rep set apart by a pause may turn.
 _OUTLIER_DEG = 20.0
 #: A rep whose fitted end runs into the next rep by less than this share of the shorter one
-#: ends where the next starts.
-_SLOW_END_SHARE = 0.25
+#: ends where the next starts (a slow arrival; a dropout in the set can leave every rep's
+#: fitted end late by a third of a rep).
+_SLOW_END_SHARE = 0.4
 
 
 def median_turn_deg(unit: FloatArray, raw: list[RawRep]) -> float:
     """Median angle (degrees) between the sensor's posture at the start and at the end of
-    each completed rep (its end: where the next rep starts, if that is sooner by under a
-    quarter of the shorter rep); 0 if there is none. A rep comes back to where it started:
-    reps that typically end turned by more than a right angle are a hand turning over, not
-    lifting."""
+    each completed rep (its end: where the next rep starts, if that is sooner by under
+    ``_SLOW_END_SHARE`` of the shorter rep); 0 if there is none. A rep comes back to where it
+    started: reps that typically end turned by more than a right angle are a hand turning
+    over, not lifting."""
     done = sorted((r for r in raw if not r.failed and not r.cut), key=lambda r: r.out_on)
     if not done:
         return 0.0

@@ -47,7 +47,7 @@ from liftsense.emulate.motion import (
     generate,
 )
 from liftsense.emulate.poses import PLACEMENTS, check
-from liftsense.emulate.scenarios import FULL_BODY_EXERCISES, evaluation_spec
+from liftsense.emulate.scenarios import FULL_BODY_EXERCISES, NOISY_SENSOR, evaluation_spec
 from liftsense.errors import AnalysisError
 from liftsense.signal.exercises import exercise_info
 from liftsense.signal.reps import SetResult, detect
@@ -67,7 +67,7 @@ TEMPOS: dict[str, dict[str, Any]] = {
 }
 NOISE: dict[str, dict[str, float]] = {
     "low": {},
-    "high": {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1},
+    "high": NOISY_SENSOR,
 }
 
 

@@ -5,6 +5,9 @@ import pandas as pd
 import pytest
 from scipy.spatial.transform import Rotation
 
+from liftsense.emulate.imu_model import drop_out
+from liftsense.emulate.motion import Tempo, generate
+from liftsense.emulate.scenarios import NOISY_SENSOR, evaluation_spec
 from liftsense.errors import AnalysisError
 from liftsense.signal.imu import (
     G_MPS2,
@@ -16,6 +19,7 @@ from liftsense.signal.imu import (
     row_norm,
     vertical_acceleration,
 )
+from liftsense.signal.segment import candidate_windows
 
 T0 = pd.Timestamp("2026-01-05T09:00:00Z")
 
@@ -244,15 +248,9 @@ def test_a_dropout_leaves_the_gyro_derotated_acceleration_outside_it_as_it_was(
     # as its mean over a window that starts and ends in one posture, then turned the angle
     # over the whole window: the acceleration was 1.3 and 4.3 times its own spread off, before
     # the dropout as much as after it. The angle must come back to where it started
-    from liftsense.emulate.imu_model import drop_out
-    from liftsense.emulate.motion import Tempo, generate
-    from liftsense.emulate.scenarios import evaluation_spec
-    from liftsense.signal.segment import candidate_windows
-
-    noisy = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
     tempo = Tempo(2, 0, 1, 0)
     spec = evaluation_spec(
-        exercise, "wrist", rate_hz, tempo=tempo, gyro=True, paused=paused, **noisy
+        exercise, "wrist", rate_hz, tempo=tempo, gyro=True, paused=paused, **NOISY_SENSOR
     )
     s = generate(spec, seed=seed)
     clean, cut = prepare(s.imu), prepare(drop_out(s.imu, s.truth.sets, 2.0))

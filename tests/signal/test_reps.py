@@ -21,7 +21,7 @@ from liftsense.emulate.motion import (
     Tempo,
     generate,
 )
-from liftsense.emulate.scenarios import evaluation_spec
+from liftsense.emulate.scenarios import NOISY_SENSOR, evaluation_spec
 from liftsense.errors import AnalysisError
 from liftsense.signal.exercises import DEFAULT_EXERCISE, EXERCISES, exercise_info
 from liftsense.signal.reps import SetResult, detect, format_tempo
@@ -40,10 +40,6 @@ def _session(
     sets = tuple(SetSpec(exercise, 60, n, Tempo.parse(tempo), **set_kw) for n in reps)
     spec = SessionSpec(sets, rest_s=45, lead_in_s=20, tail_s=20, **kw)
     return generate(spec, seed=seed)
-
-
-#: The evaluation grid's noisy sensor (``scripts/eval_reps.py``: NOISE["high"]).
-_NOISY = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
 
 
 def _grid_session(
@@ -173,7 +169,9 @@ def test_a_last_concentric_that_stalls_a_third_of_the_way_is_a_failed_attempt(
     assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
 
 
-@pytest.mark.parametrize(("rate_hz", "noise", "seed"), [(50.0, {}, 825), (100.0, _NOISY, 840)])
+@pytest.mark.parametrize(
+    ("rate_hz", "noise", "seed"), [(50.0, {}, 825), (100.0, NOISY_SENSOR, 840)]
+)
 def test_a_curl_that_stalls_a_third_of_the_way_is_a_failed_attempt_though_the_bar_rose_little(
     rate_hz: float, noise: dict[str, float], seed: int
 ) -> None:
@@ -247,7 +245,7 @@ def test_the_height_drifting_down_for_seconds_after_a_bench_set_is_no_failed_att
     # a noisy accelerometer at the wrist: after each set the height drifts down for 6-9 s
     # until re-racking pulls it back up, a "rep" whose lowering takes two to three times the
     # set's; an attempt lowers the bar as the set's reps do
-    s = _grid_session("bench_press", "3-1-1-1", "wrist", rate_hz, seed, gyro=False, **_NOISY)
+    s = _grid_session("bench_press", "3-1-1-1", "wrist", rate_hz, seed, gyro=False, **NOISY_SENSOR)
     found = detect(s.imu, exercise="bench_press")
     assert [(f.n_reps, f.failed_reps) for f in found] == [(6, 0), (10, 0)]
 
@@ -282,7 +280,7 @@ def test_a_bench_press_left_on_the_chest_is_a_failed_attempt() -> None:
     # at the wrist the forearm's tilt barely shows the last press stalling and sinking back: the
     # rep found there sat at the bottom for 9 s (on the chest, until the spotter took the bar)
     s = _grid_session(
-        "bench_press", "2-0-1-0", "wrist", 25.0, 670, failed_last=True, gyro=True, **_NOISY
+        "bench_press", "2-0-1-0", "wrist", 25.0, 670, failed_last=True, gyro=True, **NOISY_SENSOR
     )
     found = detect(s.imu, exercise="bench_press")
     assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
@@ -300,7 +298,7 @@ def test_slow_curls_found_by_the_wrist_tilt_when_the_displacement_drifts() -> No
 def test_thigh_rotation_is_not_taken_for_halves_of_a_drifting_displacement() -> None:
     # paused squats with a noisy, biased accelerometer: the displacement finds a few long
     # pseudo-reps that miss most of the set; the thigh's rotation finds each squat
-    s = _grid_session("back_squat", "2-0-1-0", "thigh", 100.0, 138, paused=True, **_NOISY)
+    s = _grid_session("back_squat", "2-0-1-0", "thigh", 100.0, 138, paused=True, **NOISY_SENSOR)
     found = _found_in_set(s, 0, "back_squat")
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation")]
 
@@ -309,7 +307,7 @@ def test_a_drifting_displacement_does_not_turn_the_thigh_rotation_upside_down() 
     # slow squats, thigh, a noisy and biased accelerometer without gyro: the displacement
     # drifts half a rep out of step, and oriented like it the thigh's rotation counts the
     # valleys between squats (one short); the other way up it finds every squat
-    s = _grid_session("back_squat", "3-1-1-1", "thigh", 100.0, 137, gyro=False, **_NOISY)
+    s = _grid_session("back_squat", "3-1-1-1", "thigh", 100.0, 137, gyro=False, **NOISY_SENSOR)
     found = _found_in_set(s, 0, "back_squat")
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation")]
 
@@ -338,7 +336,9 @@ def test_a_hip_hinge_is_not_taken_for_halves_of_a_displacement_stretched_by_drif
     # slow RDLs, hip sensor, a noisy and biased accelerometer without gyro: the drift stretches
     # the displacement's reps by a second and loses one; the hip's rotation finds all six,
     # each starting from the standing posture, no two inside one of the displacement's reps
-    s = _grid_session("romanian_deadlift", "3-1-1-1", "hip", rate_hz, seed, gyro=False, **_NOISY)
+    s = _grid_session(
+        "romanian_deadlift", "3-1-1-1", "hip", rate_hz, seed, gyro=False, **NOISY_SENSOR
+    )
     found = detect(s.imu, exercise="romanian_deadlift")
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
     for f, t_set in zip(found, s.truth.sets, strict=True):
@@ -362,7 +362,7 @@ def test_curls_whose_height_fades_in_drift_are_kept_when_the_wrist_turns_as_far(
     # turning it as far as the others (2.2-2.4 rad), one after another without a pause, but
     # the drift-corrected height of the last ones fades to a few centimetres and then
     # millimetres, under a third of the set's median: they are reps all the same
-    s = _grid_session("biceps_curl", "2-0-1-0", "wrist", 200.0, 5896, gyro=True, **_NOISY)
+    s = _grid_session("biceps_curl", "2-0-1-0", "wrist", 200.0, 5896, gyro=True, **NOISY_SENSOR)
     sets = _assert_reps_in_place(s, "biceps_curl")
     assert [(f.n_reps, f.signal) for f in sets] == [(6, "rotation"), (10, "rotation")]
 
@@ -372,7 +372,14 @@ def test_a_failed_press_that_tilts_the_wrist_half_as_far_is_not_kept_for_its_rhy
     # its tilt both reach half the set's, though it follows the ninth rep without a pause; a
     # rotation whose reps differ that much in size does not overrule the height
     s = _grid_session(
-        "overhead_press", "2-0-1-0", "wrist", 50.0, 5780, failed_last=True, gyro=True, **_NOISY
+        "overhead_press",
+        "2-0-1-0",
+        "wrist",
+        50.0,
+        5780,
+        failed_last=True,
+        gyro=True,
+        **NOISY_SENSOR,
     )
     assert [f.n_reps for f in detect(s.imu, exercise="overhead_press")] == [5, 9]
 
@@ -394,7 +401,7 @@ def test_a_last_rep_drift_made_lopsided_is_not_held_still_by_the_drift_control(
     # the drift leaves the last rep's press at a fraction of its lowering, a failed attempt;
     # the drift control must not hold the bar still through it as if the set had ended, or
     # the rep it would reveal is smoothed away
-    s = _grid_session("bench_press", "3-1-1-1", "wrist", rate_hz, seed, gyro=False, **_NOISY)
+    s = _grid_session("bench_press", "3-1-1-1", "wrist", rate_hz, seed, gyro=False, **NOISY_SENSOR)
     found = detect(s.imu, exercise="bench_press")
     assert [f.n_reps for f in found] == [6, 10]
     for f, t_set in zip(found, s.truth.sets, strict=True):
@@ -418,7 +425,7 @@ def test_turning_the_strap_after_a_set_does_not_turn_the_hip_rotation_upside_dow
     # the lifter turns the sensor by a radian, more than the pelvis turns in a squat, and
     # upside down the rotation finds one rep more (that turn); the reps start at the level the
     # sensor rests at, the turnarounds between them do not
-    s = _grid_session("back_squat", "2-0-1-0", "hip", 12.5, 160, failed_last=True, **_NOISY)
+    s = _grid_session("back_squat", "2-0-1-0", "hip", 12.5, 160, failed_last=True, **NOISY_SENSOR)
     _assert_reps_in_place(s, "back_squat")
 
 
@@ -426,7 +433,9 @@ def test_wrist_tilts_are_halves_when_they_come_twice_as_often_as_the_reps() -> N
     # slow RDLs, a noisy accelerometer at the wrist without gyro: the wrist tilts forth and back
     # within each rep, and the displacement, drifting through the 6-s eccentric, times its reps
     # short, so the tilts look as long as they are; but they come twice as often
-    s = _grid_session("romanian_deadlift", "6-0-1-0", "wrist", 12.5, 259, gyro=False, **_NOISY)
+    s = _grid_session(
+        "romanian_deadlift", "6-0-1-0", "wrist", 12.5, 259, gyro=False, **NOISY_SENSOR
+    )
     assert _sets_found(s, "romanian_deadlift") == [(6, "displacement"), (10, "displacement")]
 
 
@@ -443,7 +452,7 @@ def test_displacement_reps_that_overlap_one_another_do_not_outvote_the_rotation(
     # paused curls at the wrist, a noisy accelerometer: the displacement drifts through each
     # pause into a second "rep" that overlaps the first, 19 of them for 10 curls; the forearm's
     # rotation shows the 10 cleanly
-    s = _grid_session("biceps_curl", "2-0-1-0", "wrist", 50.0, 878, paused=True, **_NOISY)
+    s = _grid_session("biceps_curl", "2-0-1-0", "wrist", 50.0, 878, paused=True, **NOISY_SENSOR)
     assert _sets_found(s, "biceps_curl") == [(6, "rotation"), (10, "rotation")]
 
 
@@ -464,7 +473,7 @@ def test_a_hip_rotation_that_tracks_the_displacement_is_not_halves_of_its_reps(
     # RDLs, a hip sensor without gyro, a noisy accelerometer: the pelvis turns with the lift
     # (its rotation correlates with the displacement), it does not tilt forth and back within
     # each rep as a wrist does, so its reps are the set's, not halves of the displacement's
-    s = _grid_session("romanian_deadlift", tempo, "hip", rate_hz, seed, gyro=False, **_NOISY)
+    s = _grid_session("romanian_deadlift", tempo, "hip", rate_hz, seed, gyro=False, **NOISY_SENSOR)
     assert _sets_found(s, "romanian_deadlift") == [(6, "rotation"), (10, "rotation")]
 
 
@@ -472,7 +481,7 @@ def test_a_biased_accelerometer_on_a_turning_hip_counts_slow_reps() -> None:
     # slow RDLs, a hip sensor without gyro, an accelerometer biased by 0.4 m/s² per axis: along
     # gravity the bias changes with the pelvis's tilt, in step with each rep, and the drifting
     # displacement lost reps (5 of 6, 8 of 10) until the bias is fitted from the still postures
-    s = _grid_session("romanian_deadlift", "6-0-1-0", "hip", 100.0, 389, gyro=False, **_NOISY)
+    s = _grid_session("romanian_deadlift", "6-0-1-0", "hip", 100.0, 389, gyro=False, **NOISY_SENSOR)
     found = detect(s.imu, exercise="romanian_deadlift")
     assert [f.n_reps for f in found] == [6, 10]
 
@@ -637,7 +646,7 @@ def test_a_one_second_dropout_inside_a_rep_loses_no_rep(
     ("exercise", "rate_hz", "seed", "kw", "failed"),
     [
         ("back_squat", 50.0, 71, {"gyro": False}, [0, 0]),
-        ("back_squat", 12.5, 56, {"gyro": True, **_NOISY}, [0, 0]),
+        ("back_squat", 12.5, 56, {"gyro": True, **NOISY_SENSOR}, [0, 0]),
         ("back_squat", 50.0, 73, {"gyro": False, "paused": True}, [0, 0]),
         ("romanian_deadlift", 12.5, 255, {"gyro": False, "failed_last": True}, [1, 1]),
     ],
@@ -672,7 +681,7 @@ def test_a_turn_a_dropout_hid_does_not_turn_the_gyros_angle_over_the_window(
     # the dropout hid left it off, and the angle drifted over the whole set: no first set,
     # 12 reps for 6, and 5 and 9 for 6 and 10
     s = _grid_session(
-        exercise, "2-0-1-0", placement, rate_hz, seed, gyro=True, paused=paused, **_NOISY
+        exercise, "2-0-1-0", placement, rate_hz, seed, gyro=True, paused=paused, **NOISY_SENSOR
     )
     found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise=exercise)
     assert [f.n_reps for f in found] == [6, 10]
@@ -680,7 +689,10 @@ def test_a_turn_a_dropout_hid_does_not_turn_the_gyros_angle_over_the_window(
 
 @pytest.mark.parametrize(
     ("rate_hz", "seed", "kw"),
-    [(50.0, 871, {"gyro": False}), (25.0, 870, {"gyro": True, "failed_last": True, **_NOISY})],
+    [
+        (50.0, 871, {"gyro": False}),
+        (25.0, 870, {"gyro": True, "failed_last": True, **NOISY_SENSOR}),
+    ],
 )
 def test_a_curl_set_whose_reps_a_dropout_times_late_is_not_a_hand_turning_over(
     rate_hz: float, seed: int, kw: dict[str, Any]
@@ -699,7 +711,7 @@ def test_a_dropout_does_not_hand_a_wrist_curl_to_the_halves_its_drift_makes() ->
     # those halves, and the displacement won with 7 reps (+1 failed) for 6 while it had to
     # count 1.75 times the rotation's to lose
     s = _grid_session(
-        "biceps_curl", "2-0-1-0", "wrist", 50.0, 878, gyro=True, paused=True, **_NOISY
+        "biceps_curl", "2-0-1-0", "wrist", 50.0, 878, gyro=True, paused=True, **NOISY_SENSOR
     )
     found = detect(drop_out(s.imu, s.truth.sets, 1.0), exercise="biceps_curl")
     assert [(f.n_reps, f.failed_reps, f.signal) for f in found] == [
@@ -717,7 +729,7 @@ def test_a_rep_a_two_second_dropout_hid_is_counted_but_not_timed(
 ) -> None:
     # the dropout starts halfway through the first set's third rep: of that rep and the next,
     # too little is on record to find one of them, but the set's rhythm leaves room for it
-    s = _grid_session(exercise, "2-0-1-0", placement, 50.0, seed, gyro=True, **_NOISY)
+    s = _grid_session(exercise, "2-0-1-0", placement, 50.0, seed, gyro=True, **NOISY_SENSOR)
     found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise=exercise)
     assert [f.n_reps for f in found] == [6, 10]
     assert [(len(f.reps), f.hidden_reps) for f in found] == [(5, 1), (10, 0)]

@@ -7,20 +7,18 @@ import numpy as np
 import pytest
 
 from liftsense.emulate.motion import SyntheticSession, Tempo, generate
-from liftsense.emulate.scenarios import evaluation_spec
+from liftsense.emulate.scenarios import NOISY_SENSOR, evaluation_spec
 from liftsense.signal.imu import slow_direction
 from liftsense.signal.phases import RawRep
 from liftsense.signal.posture import drop_posture_outliers
 from liftsense.signal.reps import detect
-
-_HIGH_NOISE = {"acc_noise_ug_rthz": 1500.0, "acc_bias_mps2": 0.4, "gyro_noise_dps_rthz": 0.1}
 
 
 def _session(
     exercise: str, placement: str, rate_hz: float, tempo: str, *, gyro: bool, seed: int
 ) -> SyntheticSession:
     spec = evaluation_spec(
-        exercise, placement, rate_hz, tempo=Tempo.parse(tempo), gyro=gyro, **_HIGH_NOISE
+        exercise, placement, rate_hz, tempo=Tempo.parse(tempo), gyro=gyro, **NOISY_SENSOR
     )
     return generate(spec, seed=seed)
 
@@ -114,7 +112,7 @@ def test_a_lowering_the_forearm_tilts_through_early_is_timed_on_the_displacement
     # duration, was not trusted, and the first reps started 1-2.5 s early. (At 200 Hz the
     # rotation's reps vary in length far more than the displacement's, which counts the set.)
     spec = evaluation_spec(
-        "bench_press", "wrist", rate_hz, tempo=Tempo.parse("3-1-1-1"), gyro=False, **_HIGH_NOISE
+        "bench_press", "wrist", rate_hz, tempo=Tempo.parse("3-1-1-1"), gyro=False, **NOISY_SENSOR
     )
     s = generate(spec, seed=697)
     first, truth = detect(s.imu, exercise="bench_press")[0], s.truth.sets[0]["reps"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from liftsense.emulate.motion import SessionSpec, SetSpec, Tempo
 
-__all__ = ["FULL_BODY_EXERCISES", "SCENARIOS", "evaluation_spec", "scenario"]
+__all__ = ["FULL_BODY_EXERCISES", "NOISY_SENSOR", "SCENARIOS", "evaluation_spec", "scenario"]
 
 
 def _sets(ex: str, load: float, n: int, reps: int, tempo: str, **kw: Any) -> tuple[SetSpec, ...]:
@@ -26,6 +26,15 @@ FULL_BODY_EXERCISES: tuple[str, ...] = (
     "biceps_curl",
     "lat_pulldown",
 )
+
+
+#: The evaluation grid's noisy sensor (``SessionSpec`` fields): a cheap MEMS accelerometer with
+#: a large bias, and a noisy gyro.
+NOISY_SENSOR: dict[str, float] = {
+    "acc_noise_ug_rthz": 1500.0,
+    "acc_bias_mps2": 0.4,
+    "gyro_noise_dps_rthz": 0.1,
+}
 
 
 def evaluation_spec(

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from liftsense.signal.filters import integrate
+from liftsense.signal.quantiles import median
 
 __all__ = [
     "DROPOUT_S",
@@ -196,13 +197,13 @@ def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: 
     whole = unrec == 0  # the steps recorded throughout
     if not whole.any():
         return 0
-    period = float(np.median(steps[whole]))
+    period = median(steps[whole])
     n_edge = max(int(_EDGE_S * fs_hz), 1)
     usual = [
         float(np.mean(motion[int(a) : int(b) + 1]))
         for a, b in zip(lo[whole], hi[whole], strict=True)
     ]
-    enough = _EDGE_MOTION * float(np.median(usual))
+    enough = _EDGE_MOTION * median(usual)
     hidden = 0
     for k in np.flatnonzero(unrec > 0):
         n = round(steps[k] / period) - 1

@@ -105,6 +105,18 @@ def test_reps_a_dropout_hid_are_counted_where_the_set_kept_its_rhythm_through_it
     assert hidden_reps(starts, drop, still_after, fs) == 0
 
 
+def test_reps_a_dropout_cut_into_are_counted_though_most_of_the_step_was_recorded() -> None:
+    fs = 10.0  # a rep every 30 samples: 3 s
+    starts = np.array([0.0, 30.0, 60.0, 150.0, 180.0])  # the reps at 90 and 120 were lost
+    moving = np.ones(210)
+    # a 2-s dropout across the turn from the rep at 90 to the one at 120 cuts into both, and
+    # leaves 7 s of the step on record: more than the rep before and one more, but no rep of
+    # it out of the dropout's reach
+    assert hidden_reps(starts, np.array([[110, 130]]), moving, fs) == 2
+    # one inside the rep at 90 leaves the rep at 120 on record, whole: a pause
+    assert hidden_reps(starts, np.array([[95, 115]]), moving, fs) == 0
+
+
 def test_in_dropouts_counts_the_samples_each_span_shares_with_them() -> None:
     spans = np.array([[10, 20], [30, 35]])
     lo, hi = [0.0, 12.5, 18.0, 21.0, 0.0, 40.0], [5.0, 15.0, 32.0, 29.0, 50.0, 40.0]

@@ -736,6 +736,17 @@ def test_a_rep_a_two_second_dropout_hid_is_counted_but_not_timed(
     assert found[0].to_json()["hidden_reps"] == 1
 
 
+@pytest.mark.parametrize(("seed", "failed_last"), [(901, False), (905, True)])
+def test_two_reps_a_two_second_dropout_cuts_into_are_counted(seed: int, failed_last: bool) -> None:
+    # the dropout comes across the turn from one rep to the next, and neither is found: the
+    # rhythm leaves room for two reps in a step of which 7 s of 9 are on record, more than
+    # the rep before and one more, but each of those two reaches into the dropout
+    s = _grid_session("lat_pulldown", "2-0-1-0", "bar", 12.5, seed, failed_last=failed_last)
+    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise="lat_pulldown")
+    assert [f.n_reps for f in found] == [len(ts["reps"]) for ts in s.truth.sets]
+    assert sum(f.hidden_reps for f in found) == 2
+
+
 @pytest.mark.parametrize(
     ("placement", "exercise", "seed", "rest_s", "dropout_s"),
     [

@@ -24,9 +24,12 @@ found. Between two reps that a dropout comes between, and that lie a whole numbe
 rep periods apart (within a quarter period: the set kept its rhythm), the reps that rhythm
 leaves room for are counted all the same (``hidden_reps``): when the sensor was moving at both
 edges of the dropout (the set went on through it; a lifter who paused between reps there stood
-still, or re-racked the bar out of rhythm), when no more than two periods of the step between
-the reps were recorded (the rep before and one more: the reps the dropout cuts into may be
-lost as well; a longer stretch on record is a pause).
+still, or re-racked the bar out of rhythm), and when no more than two periods of the step
+between the reps were recorded (the rep before and one more: the reps the dropout cuts into may
+be lost as well; a longer stretch on record is a pause), or dropouts cut into each of the reps
+the rhythm leaves room for, and what of them is on record moves like the set's reps (a
+dropout across the turn from one rep to the next can lose both, and leave most of them on
+record; a lifter who paused for two periods, the dropout in the middle, moved less).
 """
 
 from __future__ import annotations
@@ -65,8 +68,13 @@ _EDGE_MOTION = 0.25
 _RHYTHM = 0.25
 #: How much of a step between two reps (in rep periods) may have been recorded, the rep before
 #: the dropout included, for the step to hold reps the dropout hid: more, and the lifter was on
-#: record between the reps (a pause, a re-rack) for longer than the reps the dropout could hide.
+#: record between the reps (a pause, a re-rack) for longer than the reps the dropout could hide
+#: ...
 _RECORDED_PERIODS = 2.0
+#: ... unless dropouts cut into each of the step's reps and the sensor moved, over what of them
+#: is on record, at least this share of what it usually moves over a step: a lifter who paused
+#: there (racked the bar, stood) moved less than half of that.
+_CUT_MOTION = 0.5
 
 
 def dropout_spans(
@@ -184,11 +192,11 @@ def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: 
     a dropout between their starts, one less than the number of rep periods between them (the
     period: the median step between the set's other consecutive reps; the number within
     ``_RHYTHM`` of a whole one); only where no more than ``_RECORDED_PERIODS`` periods of the
-    step were recorded, and ``motion`` (the sensor's movement on the grid, a non-negative
-    measure such as the deviation of its low-passed acceleration from its slow mean) averages,
-    over ``_EDGE_S`` both before and after the dropout, at least ``_EDGE_MOTION`` of its usual
-    average over a step between reps (the median over the steps recorded throughout). See the
-    module's docstring."""
+    step were recorded or dropouts cut into each of those reps (``_cut_into``), and where
+    ``motion`` (the sensor's movement on the grid, a non-negative measure such as the deviation
+    of its low-passed acceleration from its slow mean) averages, over ``_EDGE_S`` both before
+    and after the dropout, at least ``_EDGE_MOTION`` of its usual average over a step between
+    reps (the median over the steps recorded throughout). See the module's docstring."""
     if starts.size < 2 or not spans.size:
         return 0
     steps = np.diff(starts)
@@ -203,19 +211,38 @@ def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: 
         float(np.mean(motion[int(a) : int(b) + 1]))
         for a, b in zip(lo[whole], hi[whole], strict=True)
     ]
-    enough = _EDGE_MOTION * median(usual)
+    moves = median(usual)
+    enough = _EDGE_MOTION * moves
     hidden = 0
     for k in np.flatnonzero(unrec > 0):
         n = round(steps[k] / period) - 1
         if n < 1 or abs(steps[k] / period - (n + 1)) > _RHYTHM:  # out of rhythm: a pause
             continue
-        if steps[k] - unrec[k] > _RECORDED_PERIODS * period:  # on record: a pause, not reps
-            continue
+        on_record = steps[k] - unrec[k] > _RECORDED_PERIODS * period
+        if on_record and not _cut_into(spans, motion, lo[k], steps[k], n, moves):
+            continue  # a pause, not reps
         inside = spans[(spans[:, 1] > lo[k]) & (spans[:, 0] < hi[k])]
         if not any(_moving_at(motion, int(a), int(b), n_edge, enough) for a, b in inside):
             continue
         hidden += n
     return hidden
+
+
+def _cut_into(
+    spans: IntArray, motion: FloatArray, start: float, step: float, n: int, moves: float
+) -> bool:
+    """Whether dropouts cut into each of the ``n`` reps that fit evenly in the ``step`` after
+    the rep that starts at ``start`` (each ``step / (n + 1)`` long): each reaches into one of
+    ``spans``, and ``motion`` over what of them is on record averages at least
+    ``_CUT_MOTION`` of ``moves``, its usual average over a step between reps."""
+    edges = start + step / (n + 1) * np.arange(1, n + 2)
+    if not bool((in_dropouts(spans, edges[:-1], edges[1:]) > 0).all()):
+        return False
+    a, b = math.ceil(edges[0]), math.ceil(edges[-1])
+    recorded = np.ones(b - a, dtype=bool)
+    for x, y in spans.tolist():
+        recorded[max(x - a, 0) : max(y - a, 0)] = False
+    return bool(recorded.any()) and float(np.mean(motion[a:b][recorded])) >= _CUT_MOTION * moves
 
 
 def _moving_at(motion: FloatArray, a: int, b: int, n: int, enough: float) -> bool:

@@ -117,6 +117,20 @@ def test_reps_a_dropout_cut_into_are_counted_though_most_of_the_step_was_recorde
     assert hidden_reps(starts, np.array([[95, 115]]), moving, fs) == 0
 
 
+def test_the_rhythm_a_dropout_is_held_to_loosens_with_the_periods_it_spans() -> None:
+    fs = 10.0  # a rep every 30 samples: 3 s
+    moving = np.ones(210)
+    drop = np.array([[95, 125]])
+    # the reps around the dropout lie 2.7 periods apart: three periods that were each a
+    # tenth shorter than the set's median, within a quarter period times sqrt(3 / 2)
+    quick = np.array([0.0, 30.0, 60.0, 141.0, 171.0])
+    assert hidden_reps(quick, drop, moving, fs) == 2
+    # 2.6 periods is out of rhythm: a pause
+    assert hidden_reps(np.array([0.0, 30.0, 60.0, 138.0, 168.0]), drop, moving, fs) == 0
+    # over two periods it stays a quarter period: 2.3 periods is out of rhythm
+    assert hidden_reps(np.array([0.0, 30.0, 60.0, 129.0, 159.0]), drop, moving, fs) == 0
+
+
 def test_in_dropouts_counts_the_samples_each_span_shares_with_them() -> None:
     spans = np.array([[10, 20], [30, 35]])
     lo, hi = [0.0, 12.5, 18.0, 21.0, 0.0, 40.0], [5.0, 15.0, 32.0, 29.0, 50.0, 40.0]

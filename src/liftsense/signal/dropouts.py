@@ -21,7 +21,8 @@ and the bridge times them better below that.
 
 What the lifter did inside a dropout stays unknown, and a rep it hides for the most part is not
 found. Between two reps that a dropout comes between, and that lie a whole number of the set's
-rep periods apart (within a quarter period: the set kept its rhythm), the reps that rhythm
+rep periods apart (within a quarter period over two periods, and more over more of them,
+as the small differences between periods add up: the set kept its rhythm), the reps that rhythm
 leaves room for are counted all the same (``hidden_reps``): when the sensor was moving at both
 edges of the dropout (the set went on through it; a lifter who paused between reps there stood
 still, or re-racked the bar out of rhythm), and when no more than two periods of the step
@@ -63,8 +64,10 @@ _DEFAULT_PERIOD_S = 2.0
 #: set's reps) for the set to have gone on through the dropout.
 _EDGE_S = 1.0
 _EDGE_MOTION = 0.25
-#: How far (in rep periods) the reps either side of a dropout may lie from a whole number of
-#: periods apart and still keep the set's rhythm through it.
+#: How far (in rep periods) the reps either side of a dropout may lie from two periods apart
+#: and still keep the set's rhythm through it; from ``n`` periods, ``sqrt(n / 2)`` times that:
+#: each period of a set is a little longer or shorter than the next, and the differences add
+#: up like independent errors.
 _RHYTHM = 0.25
 #: How much of a step between two reps (in rep periods) may have been recorded, the rep before
 #: the dropout included, for the step to hold reps the dropout hid: more, and the lifter was on
@@ -191,8 +194,9 @@ def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: 
     reps start at the grid samples ``starts`` (in order): for each pair of consecutive reps with
     a dropout between their starts, one less than the number of rep periods between them (the
     period: the median step between the set's other consecutive reps; the number within
-    ``_RHYTHM`` of a whole one); only where no more than ``_RECORDED_PERIODS`` periods of the
-    step were recorded or dropouts cut into each of those reps (``_cut_into``), and where
+    ``_RHYTHM * sqrt(m / 2)`` of a whole one, ``m``); only where no more than
+    ``_RECORDED_PERIODS`` periods of the step were recorded or dropouts cut into each of those
+    reps (``_cut_into``), and where
     ``motion`` (the sensor's movement on the grid, a non-negative measure such as the deviation
     of its low-passed acceleration from its slow mean) averages, over ``_EDGE_S`` both before
     and after the dropout, at least ``_EDGE_MOTION`` of its usual average over a step between
@@ -216,8 +220,8 @@ def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: 
     hidden = 0
     for k in np.flatnonzero(unrec > 0):
         n = round(steps[k] / period) - 1
-        if n < 1 or abs(steps[k] / period - (n + 1)) > _RHYTHM:  # out of rhythm: a pause
-            continue
+        if n < 1 or abs(steps[k] / period - (n + 1)) > _RHYTHM * math.sqrt((n + 1) / 2):
+            continue  # out of rhythm: a pause
         on_record = steps[k] - unrec[k] > _RECORDED_PERIODS * period
         if on_record and not _cut_into(spans, motion, lo[k], steps[k], n, moves):
             continue  # a pause, not reps

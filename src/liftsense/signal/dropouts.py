@@ -196,11 +196,11 @@ def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: 
     period: the median step between the set's other consecutive reps; the number within
     ``_RHYTHM * sqrt(m / 2)`` of a whole one, ``m``); only where no more than
     ``_RECORDED_PERIODS`` periods of the step were recorded or dropouts cut into each of those
-    reps (``_cut_into``), and where
-    ``motion`` (the sensor's movement on the grid, a non-negative measure such as the deviation
-    of its low-passed acceleration from its slow mean) averages, over ``_EDGE_S`` both before
-    and after the dropout, at least ``_EDGE_MOTION`` of its usual average over a step between
-    reps (the median over the steps recorded throughout). See the module's docstring."""
+    reps (``_cut_into``), and where ``motion`` (the sensor's movement on the grid, a
+    non-negative measure such as the deviation of its low-passed acceleration from its slow
+    mean) averages, over ``_EDGE_S`` both before and after the dropout, at least
+    ``_EDGE_MOTION`` of its usual average over a step between reps (the median over the steps
+    recorded throughout). See the module's docstring."""
     if starts.size < 2 or not spans.size:
         return 0
     steps = np.diff(starts)

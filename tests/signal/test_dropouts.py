@@ -113,6 +113,11 @@ def test_reps_a_dropout_cut_into_are_counted_though_most_of_the_step_was_recorde
     # leaves 7 s of the step on record: more than the rep before and one more, but no rep of
     # it out of the dropout's reach
     assert hidden_reps(starts, np.array([[110, 130]]), moving, fs) == 2
+    # ... not where the sensor, moving at the dropout's edges, was still over most of what of
+    # those two reps is on record (a quarter of its usual motion): a lifter who paused there
+    paused = moving.copy()
+    paused[90:105] = paused[135:150] = 0.0
+    assert hidden_reps(starts, np.array([[110, 130]]), paused, fs) == 0
     # one inside the rep at 90 leaves the rep at 120 on record, whole: a pause
     assert hidden_reps(starts, np.array([[95, 115]]), moving, fs) == 0
 

@@ -72,15 +72,35 @@ def test_nothing_is_stitched_without_dropouts_or_at_the_edges() -> None:
     assert np.array_equal(stitch(sig, np.array([[0, 20], [290, 300]]), 50), sig)
 
 
-def test_nothing_is_stitched_where_the_set_does_not_go_on_through_the_dropout() -> None:
-    # the set ended inside the dropout: the bridge's guess stands, no period is matched
+def test_no_angle_is_stitched_where_the_set_does_not_go_on_through_the_dropout() -> None:
+    # the set ended inside the dropout: no period is matched, and an angle is left as the
+    # bridge made it
     moving = _periodic(400, 100, 1.0, 0.0, 0.0)
     ended = np.concatenate([moving, np.full(300, 2.0)])
     spans = np.array([[400, 430]])
     assert np.array_equal(stitch(ended, spans, 100), ended)
-    assert np.array_equal(stitch_velocity(ended, spans, 100, 50.0), ended)
     began = ended[::-1].copy()  # ... or began inside it
     assert np.array_equal(stitch(began, np.array([[270, 300]]), 100), began)
+
+
+def test_the_velocity_is_held_level_where_the_set_does_not_go_on_through_the_dropout() -> None:
+    # the set ended inside the dropout, which ended as the bar went down to the hooks: the
+    # bridge ran towards that acceleration and stepped the velocity by 0.6 m/s
+    a, b = 400, 500
+    moving = _periodic(a, 100, 0.5, 0.0, 0.0)
+    end = moving[-1]
+    bridged = np.linspace(end, end + 0.6, b - a + 2)[1:-1]
+    after = end + 0.6 + _periodic(300, 35, 0.02, 0.0, 0.0)  # the re-rack's last wobble
+    v = np.concatenate([moving, bridged, after])
+    out = stitch_velocity(v, np.array([[a, b]]), 100, 50.0)
+    assert np.array_equal(out[:a], v[:a])
+    assert np.allclose(out[a:b], end)
+    assert np.allclose(out[b:], v[b:] - 0.6)
+    # ... or began inside it; at either end of the signal nothing is done
+    began = v[::-1].copy()
+    out = stitch_velocity(began, np.array([[300, 400]]), 100, 50.0)
+    assert np.allclose(out[400:], began[400:] + 0.6)
+    assert np.array_equal(stitch_velocity(v, np.array([[0, 50], [750, 800]]), 100, 50.0), v)
 
 
 def test_reps_a_dropout_hid_are_counted_where_the_set_kept_its_rhythm_through_it() -> None:

@@ -793,10 +793,10 @@ def test_a_dropout_that_ends_as_the_bar_goes_to_the_hooks_adds_no_rep_and_loses_
 ) -> None:
     # 2 s without samples from 0.2 s after each set's last rep: the dropout ends while the bar
     # goes down to the hooks, and the bridge's line towards that acceleration stepped the
-    # velocity by 0.76 m/s (squat, second set). Taken out as a trend over the window, the
-    # step tilted every rep's velocity: the last rep and the re-rack made one more (squat,
-    # 11 for 10), or the hip thrusts' last rep never came back down (5 for 6, and a failed
-    # attempt)
+    # velocity (0.76 m/s after the squats' second set, 0.40 m/s after the hip thrusts'
+    # first). Taken out as a trend over the window, the step tilted every rep's velocity:
+    # the last rep and the re-rack made one more (squat, 11 for 10), or the hip thrusts'
+    # last rep never came back down (5 for 6, and a failed attempt)
     s = _grid_session(exercise, "3-1-1-1", "bar", rate_hz, seed, gyro=seed % 2 == 0, **noise)
     found = detect(drop_out(s.imu, s.truth.sets, 2.0, "end"), exercise=exercise)
     assert [(f.n_reps, f.failed_reps) for f in found] == [(6, 0), (10, 0)]

@@ -13,15 +13,15 @@ integral, the height, is matched the same way, by the velocity inside the dropou
 (``stitch_velocity``). Only where the set goes on through the dropout, moving about
 as much after it as before (``_goes_on``): where the set ended inside it (the bar racked), its
 motion is no periodic one, and matching periods there made a step that read as a failed
-attempt after 21 % of sets (``--dropout-at end``). There the velocity is held level across
-the dropout instead (``_level``): the bridge's straight line between two instants of
-acceleration, one of them in the middle of a movement (the bar on its way to the hooks),
-integrates to a step in the velocity of about half the dropout's length times that
-acceleration (0.76 m/s across a 2-s dropout after a squat set). Taken out as a trend over the
-window, that step tilted the velocity of every rep, and the last rep and the re-rack made
-one more; a load still on one side of the dropout and moving at a lifter's speed on the
-other changes its velocity by less. The gyro's angle is left to the bridge: held level too,
-it counted more sets wrong.
+attempt after 21 % of sets (``--dropout-at end``). There, and where the set began inside it,
+the velocity is held level across the dropout instead (``_level``): the bridge's straight
+line between two instants of acceleration, one of them in the middle of a movement (the bar
+on its way to the hooks), integrates to a step in the velocity of about half the dropout's
+length times that acceleration (0.76 m/s across a 2-s dropout after a squat set). Taken out
+as a trend over the window, that step tilted the velocity of every rep, and the last rep and
+the re-rack made one more; a load still on one side of the dropout and moving at a lifter's
+speed on the other changes its velocity by less. The gyro's angle is left to the bridge: held
+level too, it counted more sets wrong.
 
 Below ``DROPOUT_S`` the bridge is the better guess: on the evaluation grid
 (``scripts/eval_reps.py synthetic --dropout-s S``) the two count sets equally often at 0.85 s,

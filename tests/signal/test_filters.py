@@ -6,7 +6,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.signal import butter, sosfiltfilt
 
-from liftsense.signal.filters import band_rms, filtfilt, highpass, lowpass, moving_mean
+from liftsense.signal.filters import (
+    band_rms,
+    filtfilt,
+    highpass,
+    lowpass,
+    moving_mean,
+    moving_rms,
+)
 
 FS = 50.0
 
@@ -15,6 +22,18 @@ def test_moving_mean_known_answer() -> None:
     x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     assert moving_mean(x, 3) == pytest.approx([4 / 3, 2.0, 3.0, 4.0, 14 / 3])
     assert moving_mean(x, 1) == pytest.approx(x)
+
+
+def test_moving_rms_is_zero_not_nan_where_the_signal_rests_on_one_value() -> None:
+    # movement, then a sensor at rest reporting one value: the running sum's rounding takes
+    # the moving mean of the squares below zero (-2e-13 here), whose root is NaN
+    moving = np.random.default_rng(0).normal(0.0, 30.0, 500)
+    x = np.concatenate([moving, np.zeros(500)])
+    assert moving_mean(x * x, 50)[600:].min() < 0.0
+    rms = moving_rms(x * x, 50)
+    assert not np.isnan(rms).any()
+    assert rms[600:] == pytest.approx(0.0, abs=1e-6)
+    assert moving_rms(np.full(20, 4.0), 5) == pytest.approx(np.full(20, 2.0))
 
 
 designs = st.sampled_from(

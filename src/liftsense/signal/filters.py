@@ -1,5 +1,6 @@
 """Filters along the time axis (axis 0) of signals on a uniform grid: the running integral,
-moving mean, zero-phase Butterworth low-, high- and band-pass, and the moving RMS of a band.
+moving mean and RMS, zero-phase Butterworth low-, high- and band-pass, and the moving RMS of a
+band.
 
 The zero-phase filters compute what ``scipy.signal.sosfiltfilt`` computes (odd extension by
 three filter lengths, forward and backward passes started in their steady state), to the last
@@ -17,7 +18,15 @@ import numpy.typing as npt
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, sosfilt, sosfilt_zi
 
-__all__ = ["band_rms", "filtfilt", "highpass", "integrate", "lowpass", "moving_mean"]
+__all__ = [
+    "band_rms",
+    "filtfilt",
+    "highpass",
+    "integrate",
+    "lowpass",
+    "moving_mean",
+    "moving_rms",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -42,6 +51,16 @@ def moving_mean(x: FloatArray, width: int) -> FloatArray:
     out: FloatArray = uniform_filter1d(
         x.astype(np.float64, copy=False), width, axis=0, mode="nearest"
     )
+    return out
+
+
+def moving_rms(squares: FloatArray, width: int) -> FloatArray:
+    """Centred moving RMS over ``width`` samples of the signal whose ``squares`` are given:
+    the root of their moving mean, which the running sum's rounding can take a little below 0
+    over a stretch of zeros (a sensor at rest reporting one value), where it is 0."""
+    out = moving_mean(squares, width)
+    np.maximum(out, 0.0, out=out)
+    np.sqrt(out, out=out)
     return out
 
 
@@ -103,4 +122,4 @@ def band_rms(
     ``lo_hz``-``hi_hz``."""
     design = _butter(2, (lo_hz / (fs_hz / 2), min(hi_hz / (fs_hz / 2), 0.99)), "bandpass")
     y = filtfilt(design, x) if x.size > 30 else x - np.mean(x)
-    return np.sqrt(moving_mean(y * y, int(window_s * fs_hz)))
+    return moving_rms(y * y, int(window_s * fs_hz))

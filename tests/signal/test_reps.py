@@ -803,6 +803,22 @@ def test_a_dropout_that_ends_as_the_bar_goes_to_the_hooks_adds_no_rep_and_loses_
 
 
 @pytest.mark.parametrize(
+    ("exercise", "rate_hz", "seed"), [("hip_thrust", 100.0, 434), ("lat_pulldown", 200.0, 944)]
+)
+def test_a_slow_last_lowering_before_a_dropout_is_counted_whole(
+    exercise: str, rate_hz: float, seed: int
+) -> None:
+    # 2 s without samples from 0.2 s after each set's last rep, whose 6-s lowering ends too
+    # slowly to count as activity: the set's window ended 2.5 s after the last activity,
+    # inside that lowering, because the dropout hid the re-rack that otherwise joins the set's
+    # window (the rest of it came 15 s after the last activity), and the last rep was counted
+    # as a failed attempt
+    s = _grid_session(exercise, "6-0-1-0", "bar", rate_hz, seed, gyro=True)
+    found = detect(drop_out(s.imu, s.truth.sets, 2.0, "end"), exercise=exercise)
+    assert [(f.n_reps, f.failed_reps) for f in found] == [(6, 0), (10, 0)]
+
+
+@pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda f: f.assign(x=np.nan, y=np.nan, z=np.nan), "NaN"),

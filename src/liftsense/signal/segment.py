@@ -5,7 +5,8 @@ slow mean), the rate at which gravity turns in the sensor frame, or gyro energy.
 recognised by its step-rate band (1.3-3 Hz) dominating the slower band where lifting lives for
 longer than the 3 s that energy is measured over (a quick press dominates it for a moment), and is
 not activity. Active stretches closer than ``MERGE_GAP_S`` are one window (a slow eccentric is
-quiet for several seconds); each window is padded with rest on both sides, because the
+quiet for several seconds), and so are a dropout and the stretches that close to it: what it
+hid may be the set still moving; each window is padded with rest on both sides, because the
 displacement estimate assumes the window starts and ends at rest. Recording markers
 (``set_start``/``set_end``) replace this search when present.
 """
@@ -19,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from liftsense.signal.filters import band_rms, lowpass, moving_mean
+from liftsense.signal.filters import band_rms, lowpass, moving_mean, moving_rms
 from liftsense.signal.imu import BoolArray, UniformImu, row_norm, row_square
 from liftsense.signal.quantiles import quantile
 
@@ -60,7 +61,7 @@ def _activity(u: UniformImu) -> BoolArray:
     mag = row_norm(u.acc)
     # lifting lives below 2.5 Hz; white sensor noise mostly above it
     dyn = lowpass(mag - moving_mean(mag, int(4 * fs)), fs, 2.5)
-    rms = np.sqrt(moving_mean(dyn * dyn, int(fs)))
+    rms = moving_rms(dyn * dyn, int(fs))
     floor = quantile(rms, 0.1)
     active = rms > max(_ACC_ACTIVE_MPS2, 3.0 * floor)
     lp = moving_mean(u.acc, int(0.5 * fs))
@@ -72,7 +73,7 @@ def _activity(u: UniformImu) -> BoolArray:
     active |= turn > _TILT_ACTIVE_RADPS
     if u.gyro is not None:
         w = u.gyro - np.median(u.gyro, axis=0)
-        active |= np.sqrt(moving_mean(row_square(w), int(fs))) > _GYRO_ACTIVE_RADPS
+        active |= moving_rms(row_square(w), int(fs)) > _GYRO_ACTIVE_RADPS
     out: BoolArray = active & ~walking_mask(u, mag) & ~u.gap
     return out
 
@@ -88,17 +89,21 @@ def candidate_windows(u: UniformImu) -> list[Window]:
     """Sample ranges ``[i0, i1)`` of the grid that may hold a set."""
     fs = u.fs_hz
     n = u.t_s.size
-    runs = _runs(_activity(u))
+    # what a dropout hid is unknown: the activity before it may go on through it (a slow last
+    # lowering the dropout cut off from the re-rack after it), though it adds none of its own
+    runs = [(a, b, b - a) for a, b in _runs(_activity(u))]
+    runs += [(a, b, 0) for a, b in u.dropouts.tolist()]
+    runs.sort()
     merged: list[list[int]] = []
     gap_idx = np.flatnonzero(u.gap)
-    for a, b in runs:
+    for a, b, act in runs:
         if merged and a - merged[-1][1] < MERGE_GAP_S * fs:
             between = gap_idx[(gap_idx >= merged[-1][1]) & (gap_idx < a)]
             if between.size == 0:
-                merged[-1][1] = b
-                merged[-1][2] += b - a
+                merged[-1][1] = max(merged[-1][1], b)
+                merged[-1][2] += act
                 continue
-        merged.append([a, b, b - a])
+        merged.append([a, b, act])
     pad = int(_PAD_S * fs)
     out: list[Window] = []
     for a, b, act in merged:

@@ -99,6 +99,44 @@ def test_vertical_acceleration_ignores_how_the_sensor_is_mounted() -> None:
     assert np.abs(ref - (want - want.mean())).max() < 1e-9
 
 
+def test_a_brief_turn_of_a_sensor_that_keeps_its_orientation_adds_no_acceleration() -> None:
+    # a bar bouncing for a minute with the sensor level but for 2 s turned a right angle
+    # (a hand shifting the sensor): 3 % of the window, so the sensor keeps its orientation;
+    # projected on the mean gravity those 2 s would read nearly g of acceleration downwards
+    fs = 50.0
+    acc = _bouncing(fs, 60.0)
+    t = np.arange(acc.shape[0]) / fs
+    ramp = np.clip(np.minimum(t - 40.0, 42.0 - t) / 0.25, 0.0, 1.0)  # 0.25 s in and out
+    angle = 0.5 * np.pi * ramp
+    c, s = np.cos(angle), np.sin(angle)
+    acc = np.stack([np.zeros_like(t), s * acc[:, 2], c * acc[:, 2]], axis=1)
+    got = vertical_acceleration(acc, fs)
+    want = 1.5 * np.sin(2 * np.pi * 0.5 * t)
+    err = (got - want) - np.median(got - want)  # the mean removed over the window
+    assert np.abs(err).max() < 0.05
+    inner = t < 38.0
+    assert got[inner] - got[inner].mean() == pytest.approx(
+        want[inner] - want[inner].mean(), abs=0.05
+    )
+
+
+def test_a_sensor_held_still_while_turned_reads_no_acceleration_whatever_its_axes_scale() -> None:
+    # bouncing with the sensor level, then held still for 3 s turned a right angle onto an axis
+    # that reads 3 % high (a scale error): its magnitude there reads 0.3 m/s² too much
+    fs = 50.0
+    acc = _bouncing(fs, 90.0)
+    t = np.arange(acc.shape[0]) / fs
+    turned = (t > 60.0) & (t < 63.0)
+    acc[turned] = [0.0, 1.03 * G_MPS2, 0.0]
+    got = vertical_acceleration(acc, fs)
+    want = np.where(turned, 0.0, 1.5 * np.sin(2 * np.pi * 0.5 * t))
+    err = (got - want) - np.median(got - want)
+    held = (t > 61.0) & (t < 62.0)  # turned and still, past the quick turn
+    assert np.abs(err[held]).max() < 0.01
+    # what the turn in and out leaves in the velocity (the magnitude alone: 0.9 m/s)
+    assert abs(err[(t > 55.0) & (t < 68.0)].sum() / fs) < 0.05
+
+
 def test_vertical_acceleration_with_gyro_undoes_a_hinge_rotation() -> None:
     fs = 50.0
     t = np.arange(int(20 * fs)) / fs

@@ -27,7 +27,7 @@ from scipy.fft import next_fast_len
 from scipy.interpolate import CubicSpline
 
 from liftsense.errors import AnalysisError
-from liftsense.signal.bias import still_bias
+from liftsense.signal.bias import still, still_bias
 from liftsense.signal.dropouts import dropout_spans, period_samples, stitch, stitch_velocity
 from liftsense.signal.filters import highpass, integrate, lowpass
 from liftsense.signal.quantiles import median, quantile
@@ -43,6 +43,7 @@ __all__ = [
     "rotation_progress",
     "row_norm",
     "row_square",
+    "runs",
     "vertical_acceleration",
     "vertical_motion",
 ]
@@ -55,6 +56,8 @@ IntArray = npt.NDArray[np.int64]
 WORK_RATE_HZ = 50.0
 #: Native gaps longer than this are not bridged by interpolation (samples flagged in ``gap``).
 MAX_BRIDGED_GAP_S = 5.0
+#: A sensor without gyro whose posture stays this close to its mean (rad) keeps its orientation.
+_KEPT_TILT_RAD = 0.12
 _MIN_DURATION_S = 3.0
 
 
@@ -279,10 +282,10 @@ def angle_from_mean_rad(unit: FloatArray, ref: FloatArray) -> FloatArray:
     return out
 
 
-def _tilt_rad(acc: FloatArray, fs_hz: float) -> float:
-    """95th percentile of the angle between the slow acc direction and its mean (rad)."""
+def _tilt_rad(acc: FloatArray, fs_hz: float) -> FloatArray:
+    """Angle between the slow acc direction and its mean at each sample (rad)."""
     unit = slow_direction(acc, fs_hz, 0.7)
-    return quantile(angle_from_mean_rad(unit, unit), 0.95)
+    return angle_from_mean_rad(unit, unit)
 
 
 def vertical_acceleration(
@@ -299,8 +302,13 @@ def vertical_acceleration(
     second-order error from horizontal acceleration). A sensor that rotates first has its
     accelerometer bias removed (:func:`liftsense.signal.bias.still_bias`): along gravity it
     would change with the posture, in step with the lift.
+
+    A sensor keeps its orientation when 95 % of its samples lie within ``_KEPT_TILT_RAD`` of
+    its mean posture. Each stretch turned further (a glance at a watch, a hand shifting the
+    sensor) takes the magnitude instead (``_turned_stretches``).
     """
-    turns = gyro is not None or _tilt_rad(acc, fs_hz) > 0.12
+    tilt = _tilt_rad(acc, fs_hz) if gyro is None else None
+    turns = tilt is None or quantile(tilt, 0.95) > _KEPT_TILT_RAD
     if turns:
         acc = acc - still_bias(lowpass(acc, fs_hz, 1.5), fs_hz)
     if gyro is not None:
@@ -311,7 +319,46 @@ def vertical_acceleration(
         return out
     g = np.mean(acc, axis=0)
     proj: FloatArray = acc @ (g / max(float(np.linalg.norm(g)), 1e-9))
+    if tilt is not None and bool((tilt > _KEPT_TILT_RAD).any()):
+        _turned_stretches(proj, acc, tilt, fs_hz)
     return proj - np.mean(proj)
+
+
+def _turned_stretches(proj: FloatArray, acc: FloatArray, tilt: FloatArray, fs_hz: float) -> None:
+    """Replace the specific force ``proj`` projected on the mean gravity, over each stretch of
+    samples whose ``tilt`` (rad from the mean posture) exceeds ``_KEPT_TILT_RAD``, by the
+    magnitude of ``acc`` there, levelled so that still samples read alike in every posture (in
+    place).
+
+    Projected on the mean gravity, a sensor turned by ``angle`` reads ``g (1 - cos(angle))``
+    of acceleration that is not there: all of g at a right angle, and 2 s of it integrate to
+    metres of "displacement", which drowned the set's reps. The magnitude is blind to the
+    posture, but an accelerometer's bias and scale errors make it read gravity a few tenths of
+    m/s² differently in each posture, a step that integrates to a drift in the velocity. A
+    still sample reads gravity alone: where a stretch holds still samples, its magnitude is
+    shifted so that they read what the still samples of the mean posture read, the shift
+    growing with the tilt up to theirs (the stretch starts and ends in transit, and its slow
+    direction lags behind a quick turn)."""
+    turned = tilt > _KEPT_TILT_RAD
+    quiet = still(lowpass(acc, fs_hz, 1.5), fs_hz)
+    base = quiet & ~turned
+    ref = median(proj[base]) if base.any() else median(proj[~turned])
+    mag = row_norm(acc)
+    for a, b in runs(turned):
+        q = quiet[a:b]
+        if not q.any():
+            proj[a:b] = mag[a:b]
+            continue
+        level, held = median(mag[a:b][q]), median(tilt[a:b][q])
+        proj[a:b] = mag[a:b] + (ref - level) * np.minimum(tilt[a:b] / held, 1.0)
+
+
+def runs(mask: BoolArray) -> list[tuple[int, int]]:
+    """The stretches ``[a, b)`` where ``mask`` is True, in order."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def dominant_period_s(

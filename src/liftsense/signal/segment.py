@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from liftsense.signal.filters import band_rms, lowpass, moving_mean, moving_rms
-from liftsense.signal.imu import BoolArray, UniformImu, row_norm, row_square
+from liftsense.signal.imu import BoolArray, UniformImu, row_norm, row_square, runs
 from liftsense.signal.quantiles import quantile
 
 __all__ = ["MERGE_GAP_S", "Window", "candidate_windows", "marker_windows", "walking_mask"]
@@ -49,7 +49,7 @@ def walking_mask(u: UniformImu, mag: FloatArray | None = None) -> BoolArray:
     steps = band_rms(dyn, fs, 1.3, 3.0, _STEP_RMS_S)
     slow = band_rms(dyn, fs, 0.15, 1.1, _STEP_RMS_S)
     walk = (steps > 0.6) & (steps > 1.5 * slow)
-    for a, b in _runs(walk):
+    for a, b in runs(walk):
         if b - a <= _STEP_RMS_S * fs:
             walk[a:b] = False
     grown: BoolArray = moving_mean(walk.astype(np.float64), int(2 * fs)) > 0
@@ -78,25 +78,18 @@ def _activity(u: UniformImu) -> BoolArray:
     return out
 
 
-def _runs(mask: BoolArray) -> list[Window]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
-
-
 def candidate_windows(u: UniformImu) -> list[Window]:
     """Sample ranges ``[i0, i1)`` of the grid that may hold a set."""
     fs = u.fs_hz
     n = u.t_s.size
     # what a dropout hid is unknown: the activity before it may go on through it (a slow last
     # lowering the dropout cut off from the re-rack after it), though it adds none of its own
-    runs = [(a, b, b - a) for a, b in _runs(_activity(u))]
-    runs += [(a, b, 0) for a, b in u.dropouts.tolist()]
-    runs.sort()
+    spans = [(a, b, b - a) for a, b in runs(_activity(u))]
+    spans += [(a, b, 0) for a, b in u.dropouts.tolist()]
+    spans.sort()
     merged: list[list[int]] = []
     gap_idx = np.flatnonzero(u.gap)
-    for a, b, act in runs:
+    for a, b, act in spans:
         if merged and a - merged[-1][1] < MERGE_GAP_S * fs:
             between = gap_idx[(gap_idx >= merged[-1][1]) & (gap_idx < a)]
             if between.size == 0:

@@ -9,16 +9,8 @@ from liftsense.emulate.imu_model import drop_out
 from liftsense.emulate.motion import Tempo, generate
 from liftsense.emulate.scenarios import NOISY_SENSOR, evaluation_spec
 from liftsense.errors import AnalysisError
-from liftsense.signal.imu import (
-    G_MPS2,
-    _block_mean,
-    dominant_period_s,
-    integrate,
-    prepare,
-    rotation_progress,
-    row_norm,
-    vertical_acceleration,
-)
+from liftsense.signal.imu import G_MPS2, _block_mean, integrate, prepare, row_norm
+from liftsense.signal.kinematics import dominant_period_s, rotation_progress, vertical_acceleration
 from liftsense.signal.segment import candidate_windows
 
 T0 = pd.Timestamp("2026-01-05T09:00:00Z")

@@ -985,7 +985,7 @@ def test_tilts_of_the_wrist_are_counted_when_its_height_shows_a_few_slow_excursi
 def test_reps_that_end_turned_over_are_a_hand_turning_not_lifting() -> None:
     # a wrist that turns over by 120 degrees and stays: whatever the progress signal shows,
     # an excursion from one posture to the other is no rep; one back to the start is
-    from liftsense.signal.imu import slow_direction
+    from liftsense.signal.kinematics import slow_direction
     from liftsense.signal.phases import RawRep
     from liftsense.signal.posture import median_turn_deg
 
@@ -1026,7 +1026,7 @@ def test_a_rep_whose_fitted_end_runs_into_the_next_ends_where_the_next_starts() 
     # curls at the wrist: each slow lowering's fitted arrival runs 0.3-0.6 s into the next
     # curl, where the forearm has already turned up; its posture there is not where the rep
     # ended, and a set of reps each "ending" turned by 90 degrees and more was dropped whole
-    from liftsense.signal.imu import slow_direction
+    from liftsense.signal.kinematics import slow_direction
     from liftsense.signal.phases import RawRep
     from liftsense.signal.posture import median_turn_deg
 

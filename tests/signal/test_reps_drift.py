@@ -8,7 +8,7 @@ import pytest
 
 from liftsense.emulate.motion import SyntheticSession, Tempo, generate
 from liftsense.emulate.scenarios import NOISY_SENSOR, evaluation_spec
-from liftsense.signal.imu import slow_direction
+from liftsense.signal.kinematics import slow_direction
 from liftsense.signal.phases import RawRep
 from liftsense.signal.posture import drop_posture_outliers
 from liftsense.signal.reps import detect

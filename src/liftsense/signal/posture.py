@@ -3,7 +3,7 @@
 A rep comes back to where it started and keeps the sensor in the posture it held through the
 set's other reps. A hand turning over, reaching for the rack or the phone, turns the sensor in
 ways the reps never did. Posture is the direction of the low-passed (1 Hz) specific force in the
-sensor frame (``imu.slow_direction``), computed once per window and passed in as ``unit``.
+sensor frame (``kinematics.slow_direction``), computed once per window and passed in as ``unit``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from liftsense.signal import imu as _imu
+from liftsense.signal.kinematics import angle_from_mean_rad
 from liftsense.signal.phases import RawRep, median_rep_len, rep_gap, reps_overlap
 from liftsense.signal.quantiles import median, quantile
 
@@ -60,7 +60,7 @@ def same_posture(
     n = unit.shape[0]
     a = min(max(math.floor(min(r.out_on for r in done)), 0), n - 1)
     b = min(max(math.ceil(max(r.back_arr for r in done)), a + 1), n)
-    ang = np.degrees(_imu.angle_from_mean_rad(unit, unit[a:b]))
+    ang = np.degrees(angle_from_mean_rad(unit, unit[a:b]))
     limit = quantile(ang[a:b], 0.98) + margin_deg
     worst = float(np.max(ang[max(math.floor(edge.out_on), 0) : math.ceil(edge.back_arr) + 1]))
     return worst <= limit

@@ -3,8 +3,8 @@
 signals' reps compare: ``repsets``).
 
 A window (see ``segment``) gets two candidate progress signals: the vertical displacement of the
-sensor (``imu.vertical_motion``) and its rotation about its main axis
-(``imu.rotation_progress``), both stitched across the window's dropouts (``dropouts``);
+sensor (``kinematics.vertical_motion``) and its rotation about its main axis
+(``kinematics.rotation_progress``), both stitched across the window's dropouts (``dropouts``);
 ``rotation`` says when the rotation's reps win.
 
 The displacement is then re-integrated with the velocity error removed at every point where the
@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from liftsense.signal import imu as _imu
+from liftsense.signal import kinematics
 from liftsense.signal.attempts import attempt_after, mark_abnormal, mark_stalled
 from liftsense.signal.cutreps import cut_reps
 from liftsense.signal.drift import velocity_correction
@@ -69,11 +70,11 @@ def reps_in_window(
     acc = u.acc[i0:i1]
     gyro = u.gyro[i0:i1] if u.gyro is not None else None
     drops = u.dropouts_in(i0, i1)
-    v, x = _imu.vertical_motion(acc, fs, gyro, drops)
+    v, x = kinematics.vertical_motion(acc, fs, gyro, drops)
     known = info is not DEFAULT_EXERCISE
     first_down = (info.eccentric_direction == "down") == info.starts_with_eccentric
     amp_d = _spread(x)
-    rot = _imu.rotation_progress(acc, gyro, fs, drops)
+    rot = kinematics.rotation_progress(acc, gyro, fs, drops)
     amp_r = _spread(rot)
     corr = float(np.corrcoef(rot, x)[0, 1]) if amp_d > 0 and amp_r > 0 else 0.0
     arc = math.radians(info.arc_deg)
@@ -150,7 +151,7 @@ def reps_in_window(
         open_start=open_start,
         open_end=open_end,
     )
-    unit = _imu.slow_direction(acc, fs)  # the sensor's posture, for the checks below
+    unit = kinematics.slow_direction(acc, fs)  # the sensor's posture, for the checks below
     edges = [e for e in edges if same_posture(unit, raw, e)]
     knots: dict[str, Any] = {}  # where the edge reps leave the velocity correction
     if edges:

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from liftsense.signal.exercises import exercise_info
+from liftsense.signal.imu import runs
 from liftsense.units import G_MPS2
 
 if TYPE_CHECKING:
@@ -234,12 +235,6 @@ def _sets_side_by_side(ax: Axes, sets: Sequence[SetResult], t_s: FloatArray, a: 
     _legend_phases(ax)
 
 
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """[start, end) index pairs of True runs."""
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
-
-
 def hr_timeline(
     analysis: SessionAnalysis,
     series: HeartRateSeries,
@@ -282,7 +277,7 @@ def hr_timeline(
         ax.broken_barh(
             rest, (0.9, 0.1), transform=trans, color=_REST_COLOUR, label="rest windows (elevation)"
         )
-    invalid = _runs(~np.isfinite(hr))
+    invalid = runs(~np.isfinite(hr))
     if invalid:
         ax.broken_barh(
             [(t_min[i], t_min[j - 1] - t_min[i] + 1 / series.fs_hz / 60) for i, j in invalid],

@@ -86,6 +86,8 @@ def test_a_subset_runs_from_the_command_line_on_two_processes() -> None:
     # 12 sessions (3 rates x 2 noise levels x 2 tempos) of two sets each
     assert "synthetic grid: 24 sets" in out.stdout
     assert "of 24 (" in out.stdout
+    # the sessions alternate between a sensor with and without gyro, scored apart
+    assert "acc only" in out.stdout and "acc+gyro" in out.stdout
     assert "false reps in 2 rest-only/walking-only sessions (10 min)" in out.stdout
 
 

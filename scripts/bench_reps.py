@@ -6,7 +6,9 @@ Writes a synthetic session (16 sets of 8 reps with rests, at the wrist) as a Lif
 - read: load the acc and gyro rows with pyarrow and pivot them to the DataFrame ``detect`` takes
   (the least any reader must do);
 - load: the same through ``liftsense.load(path).stream``;
-- detect: ``liftsense.signal.reps.detect`` on that DataFrame.
+- detect: ``liftsense.signal.reps.detect`` on that DataFrame, and its three stages apart:
+  validating and resampling to the 50-Hz grid (``imu.prepare``), finding the candidate windows
+  (``segment.candidate_windows``) and the reps in each (``progress.reps_in_window``).
 
 Prints the times (best of ``--repeat``) and the ratios to the read; the target is detect <= 2x
 read.
@@ -30,7 +32,11 @@ import pyarrow.parquet as pq
 import liftsense
 from liftsense.emulate.motion import SessionSpec, SetSpec, Tempo, generate
 from liftsense.emulate.offline import write_recording
+from liftsense.signal import imu
+from liftsense.signal.exercises import exercise_info
+from liftsense.signal.progress import reps_in_window
 from liftsense.signal.reps import detect
+from liftsense.signal.segment import candidate_windows
 
 EXERCISES = ("back_squat", "bench_press", "romanian_deadlift", "hip_thrust")
 
@@ -84,17 +90,27 @@ def _run(base: Path, repeat: int) -> None:
     spec = _session_spec()
     path = write_recording(generate(spec, seed=11), base)
     print(f"recording: {path} ({path.stat().st_size / 1e6:.1f} MB), 200 Hz acc+gyro")
-    read_s, imu = _best(lambda: _read_with_pyarrow(path), repeat)
-    assert isinstance(imu, pd.DataFrame)
-    print(f"read (pyarrow, filter + pivot only): {read_s * 1000:.0f} ms, {len(imu)} samples")
+    read_s, frame = _best(lambda: _read_with_pyarrow(path), repeat)
+    assert isinstance(frame, pd.DataFrame)
+    print(f"read (pyarrow, filter + pivot only): {read_s * 1000:.0f} ms, {len(frame)} samples")
     load_s, _ = _best(lambda: _load(path), repeat)
     print(f"load (liftsense.load(...).stream): {load_s * 1000:.0f} ms")
-    detect_s, found = _best(lambda: detect(imu), repeat)
+    detect_s, found = _best(lambda: detect(frame), repeat)
     assert isinstance(found, list)
     n_reps = sum(s.reps - s.failed_last for s in spec.sets)
     print(
         f"detect: {detect_s * 1000:.0f} ms ({len(found)} sets, "
         f"{sum(f.n_reps for f in found)} reps; truth {len(spec.sets)} sets, {n_reps} reps)"
+    )
+    prepare_s, u = _best(lambda: imu.prepare(frame), repeat)
+    assert isinstance(u, imu.UniformImu)
+    windows_s, windows = _best(lambda: candidate_windows(u), repeat)
+    assert isinstance(windows, list)
+    info = exercise_info(None)
+    reps_s, _ = _best(lambda: [reps_in_window(u, a, b, info) for a, b in windows], repeat)
+    print(
+        f"  of which: resample {prepare_s * 1000:.0f} ms, find the windows "
+        f"{windows_s * 1000:.0f} ms ({len(windows)}), the reps in them {reps_s * 1000:.0f} ms"
     )
     print(
         f"detect / read = {detect_s / read_s:.2f} (target <= 2); load / read = "

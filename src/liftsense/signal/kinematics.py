@@ -26,6 +26,7 @@ from liftsense.signal.quantiles import median, quantile
 __all__ = [
     "angle_from_mean_rad",
     "dominant_period_s",
+    "hinge_angle",
     "rotation_progress",
     "slow_direction",
     "vertical_acceleration",
@@ -36,9 +37,11 @@ __all__ = [
 _KEPT_TILT_RAD = 0.12
 
 
-def _hinge_angle(
-    gyro: FloatArray, fs_hz: float, dropouts: IntArray | None = None
-) -> tuple[FloatArray, FloatArray]:
+#: The angle (rad) a gyro turned about its principal axis, and that axis (``hinge_angle``).
+Hinge = tuple[FloatArray, FloatArray]
+
+
+def hinge_angle(gyro: FloatArray, fs_hz: float, dropouts: IntArray | None = None) -> Hinge:
     """The angle (rad) the gyro turned about its principal axis over the window, and that
     axis (the hinge of the joint carrying the sensor). The gyro bias is taken as its mean over
     the window, which starts and ends in the same posture. The angle is a running sum, half a
@@ -59,12 +62,10 @@ def _hinge_angle(
     return theta, axis
 
 
-def _derotate(
-    acc: FloatArray, gyro: FloatArray, fs_hz: float, dropouts: IntArray | None = None
-) -> FloatArray:
+def _derotate(acc: FloatArray, hinge: Hinge) -> FloatArray:
     """Acc expressed in the window's initial sensor frame, undoing the rotation the gyro saw
-    about its principal axis (``_hinge_angle``)."""
-    angle, k = _hinge_angle(gyro, fs_hz, dropouts)
+    about its principal axis (``hinge_angle``)."""
+    angle, k = hinge
     theta = angle[:, None]
     c, s = np.cos(theta), np.sin(theta)
     out: FloatArray = acc * c + np.cross(k, acc) * s + np.outer(acc @ k, k) * (1 - c)
@@ -98,6 +99,7 @@ def vertical_acceleration(
     fs_hz: float,
     gyro: FloatArray | None = None,
     dropouts: IntArray | None = None,
+    hinge: Hinge | None = None,
 ) -> FloatArray:
     """Vertical linear acceleration of the sensor (m/s², up positive, mean removed).
 
@@ -111,13 +113,15 @@ def vertical_acceleration(
     A sensor keeps its orientation when 95 % of its samples lie within ``_KEPT_TILT_RAD`` of
     its mean posture. Each stretch turned further (a glance at a watch, a hand shifting the
     sensor) takes the magnitude instead (``_turned_stretches``).
+
+    ``hinge``: the gyro's ``hinge_angle`` over ``dropouts``, where the caller has it.
     """
     tilt = _tilt_rad(acc, fs_hz) if gyro is None else None
     turns = tilt is None or quantile(tilt, 0.95) > _KEPT_TILT_RAD
     if turns:
         acc = acc - still_bias(lowpass(acc, fs_hz, 1.5), fs_hz)
     if gyro is not None:
-        acc = _derotate(acc, gyro, fs_hz, dropouts)
+        acc = _derotate(acc, hinge_angle(gyro, fs_hz, dropouts) if hinge is None else hinge)
     elif turns:
         mag = row_norm(acc)
         out: FloatArray = mag - np.mean(mag)
@@ -187,15 +191,17 @@ def vertical_motion(
     fs_hz: float,
     gyro: FloatArray | None = None,
     dropouts: IntArray | None = None,
+    hinge: Hinge | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Vertical velocity (m/s) and displacement (m, up positive) of the sensor over a window.
 
     The window should start and end at rest: the mean vertical acceleration over it is taken
     as the bias, which makes the velocity zero at both ends. The displacement is high-passed
     at half the rep rate (from the dominant period of the acceleration; 0.05-0.5 Hz): good
-    enough to find reps, not to time them (the caller adds zero-velocity knots).
+    enough to find reps, not to time them (the caller adds zero-velocity knots). ``hinge``:
+    see ``vertical_acceleration``.
     """
-    a = vertical_acceleration(acc, fs_hz, gyro, dropouts)
+    a = vertical_acceleration(acc, fs_hz, gyro, dropouts, hinge)
     v = integrate(a, fs_hz)
     period = dominant_period_s(lowpass(a, fs_hz, 3.0), fs_hz)
     if dropouts is not None and dropouts.size:
@@ -207,14 +213,19 @@ def vertical_motion(
 
 
 def rotation_progress(
-    acc: FloatArray, gyro: FloatArray | None, fs_hz: float, dropouts: IntArray | None = None
+    acc: FloatArray,
+    gyro: FloatArray | None,
+    fs_hz: float,
+    dropouts: IntArray | None = None,
+    hinge: Hinge | None = None,
 ) -> FloatArray:
     """Rotation about the window's main axis (rad, sign arbitrary): the integrated gyro along
     its principal axis, or without gyro the angle of the low-passed acc in the plane of its mean
     (gravity) and its principal direction orthogonal to that: linear in a rotation past a right
-    angle, and blind to acceleration along gravity, which only scales the vector."""
+    angle, and blind to acceleration along gravity, which only scales the vector. ``hinge``:
+    the gyro's ``hinge_angle`` over ``dropouts``, where the caller has it."""
     if gyro is not None:
-        return _hinge_angle(gyro, fs_hz, dropouts)[0]
+        return (hinge_angle(gyro, fs_hz, dropouts) if hinge is None else hinge)[0]
     lp = lowpass(acc, fs_hz, 1.5)
     g = np.mean(lp, axis=0)
     g /= max(float(np.linalg.norm(g)), 1e-9)

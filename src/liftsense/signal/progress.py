@@ -70,11 +70,13 @@ def reps_in_window(
     acc = u.acc[i0:i1]
     gyro = u.gyro[i0:i1] if u.gyro is not None else None
     drops = u.dropouts_in(i0, i1)
-    v, x = kinematics.vertical_motion(acc, fs, gyro, drops)
+    # the gyro's turn serves the height (de-rotated acc) and the rotation alike: found once
+    hinge = kinematics.hinge_angle(gyro, fs, drops) if gyro is not None else None
+    v, x = kinematics.vertical_motion(acc, fs, gyro, drops, hinge)
     known = info is not DEFAULT_EXERCISE
     first_down = (info.eccentric_direction == "down") == info.starts_with_eccentric
     amp_d = _spread(x)
-    rot = kinematics.rotation_progress(acc, gyro, fs, drops)
+    rot = kinematics.rotation_progress(acc, gyro, fs, drops, hinge)
     amp_r = _spread(rot)
     corr = float(np.corrcoef(rot, x)[0, 1]) if amp_d > 0 and amp_r > 0 else 0.0
     arc = math.radians(info.arc_deg)

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from liftsense.signal.dropouts import (
     dropout_spans,
+    held_level,
     hidden_reps,
     in_dropouts,
     stitch,
@@ -96,6 +97,10 @@ def test_the_velocity_is_held_level_where_the_set_does_not_go_on_through_the_dro
     assert np.array_equal(out[:a], v[:a])
     assert np.allclose(out[a:b], end)
     assert np.allclose(out[b:], v[b:] - 0.6)
+    assert held_level(v, np.array([[a, b]]), 100).tolist() == [[a, b]]
+    # a set that goes on through a dropout is stitched, not held
+    through = np.concatenate([moving, bridged * 0 + end, moving + end])
+    assert held_level(through, np.array([[a, b]]), 100).shape == (0, 2)
     # ... or began inside it; at either end of the signal nothing is done
     began = v[::-1].copy()
     out = stitch_velocity(began, np.array([[300, 400]]), 100, 50.0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from liftsense.emulate.imu_model import drop_out
 from liftsense.emulate.motion import SyntheticSession, Tempo, generate
 from liftsense.emulate.scenarios import NOISY_SENSOR, evaluation_spec
 from liftsense.signal.kinematics import slow_direction
@@ -162,3 +163,32 @@ def test_a_slow_last_lowering_the_drift_control_smooths_away_is_kept() -> None:
     s = _session("overhead_press", "wrist", 200.0, "6-0-1-0", gyro=False, seed=5799)
     found, truth = _counts(s, "overhead_press")
     assert found == truth == [6, 10]
+
+
+@pytest.mark.parametrize(
+    ("exercise", "placement", "rate_hz", "seed", "noisy"),
+    [
+        ("back_squat", "wrist", 100.0, 90, True),
+        ("romanian_deadlift", "bar", 200.0, 245, False),
+        ("bench_press", "wrist", 25.0, 670, True),
+    ],
+)
+def test_a_failed_attempt_a_dropout_cut_into_is_not_counted(
+    exercise: str, placement: str, rate_hz: float, seed: int, noisy: bool
+) -> None:
+    # a second without samples from 0.2 s after each set's last rep: it hides most of the
+    # failed attempt's lowering, the velocity is held level across it, and the drift control
+    # spread the step that left over the stalled return and made the attempt come back:
+    # one rep too many
+    spec = evaluation_spec(
+        exercise,
+        placement,
+        rate_hz,
+        tempo=Tempo.parse("2-0-1-0"),
+        failed_last=True,
+        gyro=seed % 2 == 0,
+        **(NOISY_SENSOR if noisy else {}),
+    )
+    s = generate(spec, seed=seed)
+    found = detect(drop_out(s.imu, s.truth.sets, 1.0, "end"), exercise=exercise)
+    assert [f.n_reps for f in found] == [len(t["reps"]) for t in s.truth.sets] == [5, 9]

@@ -11,6 +11,16 @@ itself shaped, and can lie well inside the slow start of a movement or the end o
 (0.05-0.1 m/s); pinned there, it holds that velocity at zero and pulls the turnaround early.
 The fitted start or end of the movement is a better clock, so a signal whose reps are timed
 on it pins the stillest sample between the two (``turns_at_fit``).
+
+Across a dropout where the set ended (the velocity is held level there: ``dropouts``), what
+the load did is unknown, and the velocity after it is off by a step. Between knots either
+side, a linear error spreads that step over the movement after the dropout, and a far
+turnaround set so that the rep comes back makes one of a failed attempt whose lowering the
+dropout cut into (its return read as the whole way down, and the set one rep too many in 11
+of the 31 sets miscounted on the grid's 1-s end dropouts). So the error holds from the last
+knot before such a dropout, steps across it and holds to the next knot; and a rep whose
+plateaus take one in has no knot at its far turnaround: whether it came back is what the
+dropout hid.
 """
 
 from __future__ import annotations
@@ -20,12 +30,14 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from liftsense.signal.dropouts import in_dropouts
 from liftsense.signal.phases import RawRep
 from liftsense.signal.quantiles import median
 
 __all__ = ["velocity_correction"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 def _doubtful(r: RawRep, rows: list[RawRep]) -> bool:
@@ -57,6 +69,7 @@ def velocity_correction(
     still: list[int] | None = None,
     hold_far_pauses: bool = True,
     turns_at_fit: bool = False,
+    dropouts: IntArray | None = None,
 ) -> FloatArray:
     """Velocity error to subtract from ``v`` (piecewise linear between knots).
 
@@ -73,9 +86,11 @@ def velocity_correction(
     between its plateau sample and the fitted start or end of the movement next to it (within
     the rep's far turnaround and the next rep's start; see the module docstring); without, at
     the plateau sample (reps found on another signal: their plateaus and fitted ends come from
-    different clocks).
+    different clocks). ``dropouts``: the ``[a, b)`` spans across which ``v`` is held level
+    (``kinematics.vertical_motion``); see the module docstring.
     """
     n = v.size
+    spans = _inner_spans(dropouts, n)
     rows = sorted(raw, key=lambda r: r.out_on)
     # pinned knots: runs of them (every 0.1 s), and single samples
     runs: list[npt.NDArray[np.float64]] = []
@@ -100,6 +115,8 @@ def velocity_correction(
         start_pause = nxt is not None and nxt - r.back_arr >= 0.3 * fs
         if far_pause and hold_far_pauses:
             runs.append(inside(r.out_arr, r.back_on))
+        elif spans.size and in_dropouts(spans, [r.i0], [r.i1])[0] > 0:
+            pass  # whether it came back is what the dropout hid: no knot at its far end
         elif k == len(rows) - 1 and _doubtful(r, rows):
             single.append(r.ipk)  # a last rep unlike the others may be a failed attempt
         else:
@@ -124,23 +141,65 @@ def velocity_correction(
     if not pins.size:
         return np.zeros(n)
     free_keys = np.array([f[0] for f in free], dtype=np.int64)
-    keys = np.sort(np.concatenate([pins, free_keys]))
-    at = keys.searchsorted(free_keys).tolist()  # where each free knot lies among the knots
-    is_pin = np.ones(keys.size, dtype=bool)
-    is_pin[at] = False
+    real = np.sort(np.concatenate([pins, free_keys]))
+    is_pin = np.ones(real.size, dtype=bool)
+    is_pin[real.searchsorted(free_keys)] = False
+    keys, src = _with_dropout_knots(real, spans)
     grid = np.arange(n)
-    base_vals = np.where(is_pin, v[keys], 0.0)
+    base_vals = np.where(is_pin, v[real], 0.0)[src]
     corr: FloatArray = np.interp(grid, keys, base_vals)
     last = keys.size - 1
-    for (p, i0, i1), q in zip(free, at, strict=True):
+    for p, i0, i1 in free:
         # the hat of knot p rises from the knot before and falls to the knot after (flat to
-        # the end of the window beyond the first or last knot), and is zero elsewhere
-        unit = (keys == p).astype(np.float64)
-        a = 0 if q == 0 else int(keys[q - 1])
-        b = n - 1 if q == last else int(keys[q + 1])
+        # the end of the window beyond the first or last knot; flat across the knots that
+        # copy it up to a dropout), and is zero elsewhere
+        mine = src == int(real.searchsorted(p))
+        unit = mine.astype(np.float64)
+        q0, q1 = int(mine.argmax()), last - int(mine[::-1].argmax())
+        a = 0 if q0 == 0 else int(keys[q0 - 1])
+        b = n - 1 if q1 == last else int(keys[q1 + 1])
         span = slice(i0, i1 + 1)
         weight = float(np.interp(grid[span], keys, unit).sum())
         if weight > 0:
             shift = float((v[span].sum() - corr[span].sum()) / weight)
             corr[a : b + 1] += np.interp(grid[a : b + 1], keys, unit) * shift
     return corr
+
+
+def _inner_spans(dropouts: IntArray | None, n: int) -> IntArray:
+    """The dropouts ``[a, b)`` that lie inside a window of ``n`` samples (shape (k, 2))."""
+    if dropouts is None or not dropouts.size:
+        return np.empty((0, 2), dtype=np.int64)
+    d = np.asarray(dropouts, dtype=np.int64).reshape(-1, 2)
+    out: IntArray = d[(d[:, 0] >= 1) & (d[:, 1] < n)]
+    return out
+
+
+def _with_dropout_knots(keys: IntArray, spans: IntArray) -> tuple[IntArray, IntArray]:
+    """``keys`` (sorted knot samples) with a knot added at the last sample before each
+    dropout ``[a, b)`` of ``spans`` and at the first after it, each copying the nearest of
+    ``keys`` on its side; and for every knot, the index in ``keys`` of the knot it copies
+    (itself for those of ``keys``). The velocity error then holds from the last knot before
+    a dropout to the dropout, steps across it and holds again to the next knot (see the
+    module docstring); not across a dropout with a knot inside it, nor one with no knot on
+    either side."""
+    if not spans.size:
+        return keys, np.arange(keys.size)
+    groups: list[list[int]] = []  # dropouts with no knot between them step as one
+    for a, b in spans.tolist():
+        if groups and keys.searchsorted(a) == keys.searchsorted(groups[-1][1]):
+            groups[-1][1] = b
+        else:
+            groups.append([a, b])
+    added: dict[int, int] = {}
+    for a, b in groups:
+        j = int(keys.searchsorted(a))  # the first knot at or after a
+        if j == 0 or j == keys.size or keys[j] < b:
+            continue
+        added.setdefault(a - 1, j - 1)
+        added.setdefault(b, j)
+    own = {int(k): i for i, k in enumerate(keys.tolist())}
+    merged = sorted({**added, **own}.items())  # a knot of keys wins over a copy at its sample
+    out = np.array([k for k, _ in merged], dtype=np.int64)
+    src = np.array([i for _, i in merged], dtype=np.int64)
+    return out, src

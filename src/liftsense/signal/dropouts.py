@@ -20,8 +20,9 @@ on its way to the hooks), integrates to a step in the velocity of about half the
 length times that acceleration (0.76 m/s across a 2-s dropout after a squat set). Taken out
 as a trend over the window, that step tilted the velocity of every rep, and the last rep and
 the re-rack made one more; a load still on one side of the dropout and moving at a lifter's
-speed on the other changes its velocity by less. The gyro's angle is left to the bridge: held
-level too, it counted more sets wrong.
+speed on the other changes its velocity by less; what step remains, the drift control lets
+the velocity's error take inside the dropout (``held_level``, ``drift``). The gyro's angle is
+left to the bridge: held level too, it counted more sets wrong.
 
 Below ``DROPOUT_S`` the bridge is the better guess: on the evaluation grid
 (``scripts/eval_reps.py synthetic --dropout-s S``) the two count sets equally often at 0.85 s,
@@ -54,6 +55,7 @@ from liftsense.signal.quantiles import median
 __all__ = [
     "DROPOUT_S",
     "dropout_spans",
+    "held_level",
     "hidden_reps",
     "in_dropouts",
     "period_samples",
@@ -188,6 +190,14 @@ def stitch_velocity(v: FloatArray, spans: IntArray, period_n: int, fs_hz: float)
         step = _matched_shift(x, a - lo, b - lo, 0, hi - lo, period_n)
         out[a:b] += step * fs_hz / (b - a)  # the trapezoid integral of a constant over [a-1, b]
     return out
+
+
+def held_level(v: FloatArray, spans: IntArray, period_n: int) -> IntArray:
+    """The dropouts of ``spans`` inside ``v`` that ``stitch_velocity`` holds the velocity
+    level across (the set ended or began inside them), as ``[a, b)`` rows."""
+    todo = {(a, b) for a, b, _, _ in _stitchable(v, spans, period_n)}
+    rows = [(a, b) for a, b in spans.tolist() if a >= 1 and b < v.size and (a, b) not in todo]
+    return np.array(rows, dtype=np.int64).reshape(-1, 2)
 
 
 def _level(v: FloatArray, spans: IntArray, stitched: set[tuple[int, int]]) -> None:

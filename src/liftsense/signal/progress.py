@@ -72,7 +72,7 @@ def reps_in_window(
     drops = u.dropouts_in(i0, i1)
     # the gyro's turn serves the height (de-rotated acc) and the rotation alike: found once
     hinge = kinematics.hinge_angle(gyro, fs, drops) if gyro is not None else None
-    v, x = kinematics.vertical_motion(acc, fs, gyro, drops, hinge)
+    v, x, level_drops = kinematics.vertical_motion(acc, fs, gyro, drops, hinge)
     known = info is not DEFAULT_EXERCISE
     first_down = (info.eccentric_direction == "down") == info.starts_with_eccentric
     amp_d = _spread(x)
@@ -109,7 +109,9 @@ def reps_in_window(
         if not normal:
             break
         held = normal + _attempts_like_reps(raw, normal)
-        v_err = velocity_correction(held, fs, v, turns_at_fit=kind == "displacement")
+        v_err = velocity_correction(
+            held, fs, v, turns_at_fit=kind == "displacement", dropouts=level_drops
+        )
         disp = sign * _imu.integrate(v - v_err, fs)
         if kind != "displacement":
             break
@@ -163,7 +165,9 @@ def reps_in_window(
         knots["open_end"] = any(e.out_on > 0 for e in edges)
         # ... but a far turnaround on record is still (zero velocity)
         knots["still"] = [e.ipk for e in edges if 2 <= e.ipk < v.size - 3]
-        v_err = velocity_correction(normal, fs, v, turns_at_fit=kind == "displacement", **knots)
+        v_err = velocity_correction(
+            normal, fs, v, turns_at_fit=kind == "displacement", dropouts=level_drops, **knots
+        )
         disp = sign * _imu.integrate(v - v_err, fs)
         spans = [(e.out_on - 0.5 * fs, e.back_arr) for e in edges]
         raw = [r for r in raw if not (r.failed and any(a <= r.out_on <= b for a, b in spans))]
@@ -183,12 +187,14 @@ def reps_in_window(
         # flat start of the movement back (a forearm hardly tilts as a press starts down), and
         # a displacement held still through it loses that movement
         normal = [r for r in raw if not r.failed and not r.cut]
-        loose = velocity_correction(normal, fs, v, hold_far_pauses=False, **knots)
+        loose = velocity_correction(
+            normal, fs, v, hold_far_pauses=False, dropouts=level_drops, **knots
+        )
         disp = sign * _imu.integrate(v - loose, fs)
         for _ in range(2):
             raw = retimed(on_rotation, disp, r_sig, fs, arc)
             normal = [r for r in raw if not r.failed and not r.cut]
-            v_err = velocity_correction(normal, fs, v, **knots)
+            v_err = velocity_correction(normal, fs, v, dropouts=level_drops, **knots)
             disp = sign * _imu.integrate(v - v_err, fs)
     return raw, disp, kind, ecc_first
 

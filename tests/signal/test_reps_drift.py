@@ -16,10 +16,26 @@ from liftsense.signal.reps import detect
 
 
 def _session(
-    exercise: str, placement: str, rate_hz: float, tempo: str, *, gyro: bool, seed: int
+    exercise: str,
+    placement: str,
+    rate_hz: float,
+    tempo: str,
+    *,
+    gyro: bool,
+    seed: int,
+    noisy: bool = True,
+    failed_last: bool = False,
 ) -> SyntheticSession:
+    """A session of the evaluation grid (``scripts/eval_reps.py synthetic``)."""
+    noise = NOISY_SENSOR if noisy else {}
     spec = evaluation_spec(
-        exercise, placement, rate_hz, tempo=Tempo.parse(tempo), gyro=gyro, **NOISY_SENSOR
+        exercise,
+        placement,
+        rate_hz,
+        tempo=Tempo.parse(tempo),
+        gyro=gyro,
+        failed_last=failed_last,
+        **noise,
     )
     return generate(spec, seed=seed)
 
@@ -180,15 +196,15 @@ def test_a_failed_attempt_a_dropout_cut_into_is_not_counted(
     # failed attempt's lowering, the velocity is held level across it, and the drift control
     # spread the step that left over the stalled return and made the attempt come back:
     # one rep too many
-    spec = evaluation_spec(
+    s = _session(
         exercise,
         placement,
         rate_hz,
-        tempo=Tempo.parse("2-0-1-0"),
-        failed_last=True,
+        "2-0-1-0",
         gyro=seed % 2 == 0,
-        **(NOISY_SENSOR if noisy else {}),
+        seed=seed,
+        noisy=noisy,
+        failed_last=True,
     )
-    s = generate(spec, seed=seed)
     found = detect(drop_out(s.imu, s.truth.sets, 1.0, "end"), exercise=exercise)
     assert [f.n_reps for f in found] == [len(t["reps"]) for t in s.truth.sets] == [5, 9]

@@ -6,7 +6,6 @@ from hypothesis import strategies as st
 
 from liftsense.signal.dropouts import (
     dropout_spans,
-    held_level,
     hidden_reps,
     in_dropouts,
     stitch,
@@ -60,7 +59,8 @@ def test_stitch_velocity_matches_the_displacement_too() -> None:
     broken = v.copy()
     broken[a:b] = np.linspace(v[a - 1], v[a - 1] + 0.6, b - a)  # a bridge that got it wrong
     broken[b:] += 0.6
-    out = stitch_velocity(broken, np.array([[a, b]]), period, fs)
+    out, held = stitch_velocity(broken, np.array([[a, b]]), period, fs)
+    assert held.shape == (0, 2)  # the set goes on through the dropout: stitched
     x_true, x_out = integrate(v, fs), integrate(out, fs)
     assert np.abs(out[b:] - v[b:]).max() < 0.02
     assert np.abs(x_out[b:] - x_true[b:]).max() < 0.02
@@ -93,19 +93,19 @@ def test_the_velocity_is_held_level_where_the_set_does_not_go_on_through_the_dro
     bridged = np.linspace(end, end + 0.6, b - a + 2)[1:-1]
     after = end + 0.6 + _periodic(300, 35, 0.02, 0.0, 0.0)  # the re-rack's last wobble
     v = np.concatenate([moving, bridged, after])
-    out = stitch_velocity(v, np.array([[a, b]]), 100, 50.0)
+    out, held = stitch_velocity(v, np.array([[a, b]]), 100, 50.0)
     assert np.array_equal(out[:a], v[:a])
     assert np.allclose(out[a:b], end)
     assert np.allclose(out[b:], v[b:] - 0.6)
-    assert held_level(v, np.array([[a, b]]), 100).tolist() == [[a, b]]
-    # a set that goes on through a dropout is stitched, not held
-    through = np.concatenate([moving, bridged * 0 + end, moving + end])
-    assert held_level(through, np.array([[a, b]]), 100).shape == (0, 2)
+    assert held.tolist() == [[a, b]]
     # ... or began inside it; at either end of the signal nothing is done
     began = v[::-1].copy()
-    out = stitch_velocity(began, np.array([[300, 400]]), 100, 50.0)
+    out, held = stitch_velocity(began, np.array([[300, 400]]), 100, 50.0)
     assert np.allclose(out[400:], began[400:] + 0.6)
-    assert np.array_equal(stitch_velocity(v, np.array([[0, 50], [750, 800]]), 100, 50.0), v)
+    assert held.tolist() == [[300, 400]]
+    out, held = stitch_velocity(v, np.array([[0, 50], [750, 800]]), 100, 50.0)
+    assert np.array_equal(out, v)
+    assert held.shape == (0, 2)
 
 
 def test_reps_a_dropout_hid_are_counted_where_the_set_kept_its_rhythm_through_it() -> None:

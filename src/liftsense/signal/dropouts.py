@@ -21,8 +21,9 @@ length times that acceleration (0.76 m/s across a 2-s dropout after a squat set)
 as a trend over the window, that step tilted the velocity of every rep, and the last rep and
 the re-rack made one more; a load still on one side of the dropout and moving at a lifter's
 speed on the other changes its velocity by less; what step remains, the drift control lets
-the velocity's error take inside the dropout (``held_level``, ``drift``). The gyro's angle is
-left to the bridge: held level too, it counted more sets wrong.
+the velocity's error take inside the dropout (``stitch_velocity`` names these dropouts;
+``drift``). The gyro's angle is left to the bridge: held level too, it counted more sets
+wrong.
 
 Below ``DROPOUT_S`` the bridge is the better guess: on the evaluation grid
 (``scripts/eval_reps.py synthetic --dropout-s S``) the two count sets equally often at 0.85 s,
@@ -55,7 +56,6 @@ from liftsense.signal.quantiles import median
 __all__ = [
     "DROPOUT_S",
     "dropout_spans",
-    "held_level",
     "hidden_reps",
     "in_dropouts",
     "period_samples",
@@ -177,38 +177,38 @@ def _stitch(sig: FloatArray, todo: list[tuple[int, int, int, int]], period_n: in
     return out
 
 
-def stitch_velocity(v: FloatArray, spans: IntArray, period_n: int, fs_hz: float) -> FloatArray:
+def stitch_velocity(
+    v: FloatArray, spans: IntArray, period_n: int, fs_hz: float
+) -> tuple[FloatArray, IntArray]:
     """``stitch`` for a velocity (m/s at ``fs_hz``), whose integral is matched across each
     dropout as well: the velocity inside the dropout carries the step that takes. Across the
-    other dropouts inside ``v`` the velocity is held level (``_level``)."""
+    other dropouts inside ``v`` the velocity is held level (``_level``): those are returned
+    too, as ``[a, b)`` rows (the set ended or began inside them, and what the load did there
+    is unknown)."""
     todo = _stitchable(v, spans, period_n)
     out = _stitch(v, todo, period_n)
-    _level(out, spans, {(a, b) for a, b, _, _ in todo})
+    held = _level(out, spans, {(a, b) for a, b, _, _ in todo})
     for a, b, lo, hi in todo:
         lo, hi = max(lo, a - period_n - 1), min(hi, b + period_n + 1)
         x = integrate(out[lo:hi], fs_hz)
         step = _matched_shift(x, a - lo, b - lo, 0, hi - lo, period_n)
         out[a:b] += step * fs_hz / (b - a)  # the trapezoid integral of a constant over [a-1, b]
-    return out
+    return out, held
 
 
-def held_level(v: FloatArray, spans: IntArray, period_n: int) -> IntArray:
-    """The dropouts of ``spans`` inside ``v`` that ``stitch_velocity`` holds the velocity
-    level across (the set ended or began inside them), as ``[a, b)`` rows."""
-    todo = {(a, b) for a, b, _, _ in _stitchable(v, spans, period_n)}
-    rows = [(a, b) for a, b in spans.tolist() if a >= 1 and b < v.size and (a, b) not in todo]
-    return np.array(rows, dtype=np.int64).reshape(-1, 2)
-
-
-def _level(v: FloatArray, spans: IntArray, stitched: set[tuple[int, int]]) -> None:
+def _level(v: FloatArray, spans: IntArray, stitched: set[tuple[int, int]]) -> IntArray:
     """Hold the velocity ``v`` level, in place, across each dropout ``[a, b)`` of ``spans``
     inside it and not among those ``stitched``: at its value before the dropout, and shifted
-    from ``b`` on to continue from there (see the module's docstring)."""
+    from ``b`` on to continue from there (see the module's docstring). Returns those
+    dropouts."""
+    held = []
     for a, b in spans.tolist():
         if (a, b) in stitched or a < 1 or b >= v.size:
             continue
         v[b:] += v[a - 1] - v[b]
         v[a:b] = v[a - 1]
+        held.append((a, b))
+    return np.array(held, dtype=np.int64).reshape(-1, 2)
 
 
 def in_dropouts(spans: IntArray, lo: npt.ArrayLike, hi: npt.ArrayLike) -> FloatArray:

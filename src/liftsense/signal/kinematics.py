@@ -18,7 +18,7 @@ import numpy as np
 from scipy.fft import next_fast_len
 
 from liftsense.signal.bias import still, still_bias
-from liftsense.signal.dropouts import held_level, period_samples, stitch, stitch_velocity
+from liftsense.signal.dropouts import period_samples, stitch, stitch_velocity
 from liftsense.signal.filters import highpass, integrate, lowpass
 from liftsense.signal.imu import FloatArray, IntArray, row_norm, runs
 from liftsense.signal.quantiles import median, quantile
@@ -194,7 +194,7 @@ def vertical_motion(
     hinge: Hinge | None = None,
 ) -> tuple[FloatArray, FloatArray, IntArray]:
     """Vertical velocity (m/s) and displacement (m, up positive) of the sensor over a window,
-    and the ``dropouts`` across which the velocity is held level (``dropouts.held_level``:
+    and the ``dropouts`` across which the velocity is held level (``dropouts.stitch_velocity``:
     the set ended or began inside them, and what the load did there is unknown).
 
     The window should start and end at rest: the mean vertical acceleration over it is taken
@@ -208,9 +208,7 @@ def vertical_motion(
     period = dominant_period_s(lowpass(a, fs_hz, 3.0), fs_hz)
     held = np.empty((0, 2), dtype=np.int64)
     if dropouts is not None and dropouts.size:
-        period_n = period_samples(period, fs_hz)
-        held = held_level(v, dropouts, period_n)
-        v = stitch_velocity(v, dropouts, period_n, fs_hz)
+        v, held = stitch_velocity(v, dropouts, period_samples(period, fs_hz), fs_hz)
     v -= np.linspace(v[0], v[-1], v.size)
     cutoff = 0.05 if not math.isfinite(period) else min(max(0.5 / period, 0.05), 0.5)
     x = highpass(integrate(v, fs_hz), fs_hz, cutoff)

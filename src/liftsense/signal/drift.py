@@ -17,7 +17,8 @@ the load did is unknown, and the velocity after it is off by a step. Between kno
 side, a linear error spreads that step over the movement after the dropout, and a far
 turnaround set so that the rep comes back makes one of a failed attempt whose lowering the
 dropout cut into (its return read as the whole way down, and the set one rep too many in 11
-of the 31 sets miscounted on the grid's 1-s end dropouts). So the error holds from the last
+of the 31 sets miscounted on the grid's 1-s end dropouts; 23 are miscounted with what
+follows, none of them newly). So the error holds from the last
 knot before such a dropout, steps across it and holds to the next knot; and a rep whose
 plateaus take one in has no knot at its far turnaround: whether it came back is what the
 dropout hid.
@@ -109,13 +110,19 @@ def velocity_correction(
         first = rows[0]
         single.append(_stillest(v, first.i0, first.out_on) if turns_at_fit else first.i0)
         single += still or ()
+    # reps whose plateaus take in a dropout the velocity was held level across
+    hid = (
+        in_dropouts(spans, [r.i0 for r in rows], [r.i1 for r in rows]) > 0
+        if spans.size and rows
+        else np.zeros(len(rows), dtype=bool)
+    )
     for k, r in enumerate(rows):
         nxt = rows[k + 1].out_on if k + 1 < len(rows) else None
         far_pause = r.back_on - r.out_arr >= 0.3 * fs
         start_pause = nxt is not None and nxt - r.back_arr >= 0.3 * fs
         if far_pause and hold_far_pauses:
             runs.append(inside(r.out_arr, r.back_on))
-        elif spans.size and in_dropouts(spans, [r.i0], [r.i1])[0] > 0:
+        elif hid[k]:
             pass  # whether it came back is what the dropout hid: no knot at its far end
         elif k == len(rows) - 1 and _doubtful(r, rows):
             single.append(r.ipk)  # a last rep unlike the others may be a failed attempt

@@ -4,7 +4,7 @@ import json
 import math
 from dataclasses import replace
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -355,6 +355,42 @@ def test_a_wrist_wobbling_through_paused_hip_thrusts_does_not_outcount_the_heigh
     s = _grid_session("hip_thrust", "2-0-1-0", "wrist", rate_hz, seed, paused=True, gyro=False)
     sets = _assert_reps_in_place(s, "hip_thrust")
     assert [(f.n_reps, f.signal) for f in sets] == [(6, "displacement"), (10, "displacement")]
+
+
+@pytest.mark.parametrize(
+    ("rate_hz", "tempo", "seed", "kw", "dropout"),
+    [
+        (200.0, "3-1-1-1", 347, {"gyro": False, **NOISY_SENSOR}, (1.0, "end")),
+        (50.0, "2-0-1-0", 328, {"gyro": True, "paused": True, **NOISY_SENSOR}, (2.0, "middle")),
+    ],
+)
+def test_a_rep_after_the_set_does_not_make_the_thigh_rotations_reps_look_uneven(
+    rate_hz: float,
+    tempo: str,
+    seed: int,
+    kw: dict[str, Any],
+    dropout: tuple[float, Literal["middle", "end"]],
+) -> None:
+    # RDLs with a thigh sensor and a dropout: the height loses reps to it, and the thigh's
+    # rotation finds the set's reps, evenly, and a short one after a pause (re-racking) that
+    # made their lengths look as uneven as a wrist wobbling through pauses: the set was
+    # counted on the height (no set at all, and 5 of 6)
+    s = _grid_session("romanian_deadlift", tempo, "thigh", rate_hz, seed, **kw)
+    found = detect(drop_out(s.imu, s.truth.sets, *dropout), exercise="romanian_deadlift")
+    assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
+
+
+def test_the_hip_counts_a_set_whose_last_rep_the_height_lost_in_a_dropout() -> None:
+    # slow hip thrusts, hip sensor with gyro, the set ending in a 1-s dropout: left aside the
+    # re-racking after the set, the hip's rotation finds as many reps as the height, whose
+    # last one reaches into the dropout and was timed 5 s late: the hip counts the set (the
+    # height counted 5 of 6)
+    s = _grid_session("hip_thrust", "6-0-1-0", "hip", 100.0, 584, gyro=True)
+    found = detect(drop_out(s.imu, s.truth.sets, 1.0, "end"), exercise="hip_thrust")
+    assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
+    for f, t in zip(found, s.truth.sets, strict=True):
+        starts = [r["start_s"] for r in t["reps"]]
+        assert max(abs(r.start_s - a) for r, a in zip(f.reps, starts, strict=True)) < 0.3
 
 
 def test_curls_whose_height_fades_in_drift_are_kept_when_the_wrist_turns_as_far() -> None:

@@ -6,7 +6,10 @@ cleaner progress signal than a small vertical displacement seen through a sensor
 disagree on scale. The one that yields more complete reps wins, unless the rotation's reps are
 much shorter than the displacement's, or come about twice as often or in pairs inside them (a
 wrist tilting forth and back within each rep shows two rotation peaks per rep), or vary in
-length far more than the displacement's (a wrist wobbling through a pause splits a rep).
+length far more than the displacement's (a wrist wobbling through a pause splits a rep). A
+rotation rep that stands apart from the set after a pause, such as re-racking, is left out of
+that comparison, and wins nothing: without it, the rotation needs more reps, reps much more
+alike in length, or a displacement whose reps reach into a dropout.
 """
 
 from __future__ import annotations
@@ -17,9 +20,18 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from liftsense.signal.dropouts import in_dropouts
 from liftsense.signal.orientation import completed, oriented_reps, starts_at_rest
 from liftsense.signal.phases import RawRep, candidate_peaks, median_rep_len
-from liftsense.signal.repsets import covered, cv_of, in_pairs, median_period, nested, tangled
+from liftsense.signal.repsets import (
+    covered,
+    cv_of,
+    in_pairs,
+    median_period,
+    nested,
+    split_sets,
+    tangled,
+)
 
 __all__ = ["MIN_ROT_RAD", "RotationReps", "rotation_reps"]
 
@@ -140,10 +152,17 @@ def rotation_reps(
     if done_r > done_d >= 3 and not tracks and amp_r < _JOINT_ROT_RAD:
         # extra rotation reps among reps of uneven length are a wrist wobbling through a
         # pause or a slow lowering, which splits a rep, not reps the drift lost (those
-        # leave the displacement's reps uneven, merged)
-        cv_r = cv_of(raw_r, "length")
-        better = better and not (
-            cv_r > _LEN_CV_TIMES * cv_of(raw_d, "length") and cv_r > _LEN_CV_FLOOR
+        # leave the displacement's reps uneven, merged: all of them count); a rotation rep
+        # that stands apart after a pause (re-racking) splits none, and is left out; when
+        # that leaves the rotation no more reps than the displacement, it must be the cleaner
+        # clock, as in a tie (reps much more alike in length), or the displacement's count
+        # in doubt (a rep of it reaches into a dropout, which hides where it ends)
+        main_r = _main_set(raw_r, fs)
+        cv_r, cv_d = cv_of(main_r, "length"), cv_of(raw_d, "length")
+        better = (
+            better
+            and (len(main_r) > done_d or cv_r < 0.5 * cv_d or _in_dropout(raw_d, dropouts))
+            and not (cv_r > _LEN_CV_TIMES * cv_d and cv_r > _LEN_CV_FLOOR)
         )
     return RotationReps(raw_r, r_sign, tracks, done_r >= 2 and better and not halves)
 
@@ -160,3 +179,20 @@ def _may_find(rot: FloatArray, fs: float, raw_d: list[RawRep]) -> bool:
         for sg in (1.0, -1.0)
     )
     return most >= _SMALL_ROT_TIMES * done_d
+
+
+def _main_set(raw: list[RawRep], fs: float) -> list[RawRep]:
+    """The completed reps of ``raw`` in the set with the most of them, where a pause splits
+    them into sets (``repsets.split_sets``): what the lifter did before or after the set is
+    left out."""
+    return max(split_sets(raw, fs), key=len, default=[])
+
+
+def _in_dropout(raw: list[RawRep], dropouts: IntArray | None) -> bool:
+    """Whether any completed rep of ``raw`` reaches into the ``dropouts``."""
+    done = [r for r in raw if not r.failed]
+    if dropouts is None or not dropouts.size or not done:
+        return False
+    return bool(
+        np.any(in_dropouts(dropouts, [r.out_on for r in done], [r.back_arr for r in done]) > 0)
+    )

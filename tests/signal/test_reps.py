@@ -839,6 +839,35 @@ def test_a_dropout_that_ends_as_the_bar_goes_to_the_hooks_adds_no_rep_and_loses_
 
 
 @pytest.mark.parametrize(
+    ("exercise", "placement", "tempo", "seed", "noise", "expected"),
+    [
+        ("hip_thrust", "bar", "2-0-1-0", 421, {}, [(6, 0), (10, 0)]),
+        ("hip_thrust", "wrist", "2-0-1-0", 476, NOISY_SENSOR, [(6, 0), (10, 0)]),
+        # a real attempt after the set, whose lowering the dropout cuts into, still counts
+        ("back_squat", "bar", "fail", 25, {}, [(5, 1), (9, 1)]),
+    ],
+)
+def test_the_height_bridged_across_a_dropout_after_a_set_is_no_failed_attempt(
+    exercise: str,
+    placement: str,
+    tempo: str,
+    seed: int,
+    noise: dict[str, float],
+    expected: list[tuple[int, int]],
+) -> None:
+    # a second without samples from 0.2 s after each set's last rep: the height bridged across
+    # it peaks where the dropout ends, as far from where the set ended as an attempt goes,
+    # and read as a failed attempt after both sets of hip thrusts
+    failed = tempo == "fail"
+    spec_tempo = "2-0-1-0" if failed else tempo
+    s = _grid_session(
+        exercise, spec_tempo, placement, 50.0, seed, gyro=seed % 2 == 0, failed_last=failed, **noise
+    )
+    found = detect(drop_out(s.imu, s.truth.sets, 1.0, "end"), exercise=exercise)
+    assert [(f.n_reps, f.failed_reps) for f in found] == expected
+
+
+@pytest.mark.parametrize(
     ("exercise", "rate_hz", "seed"), [("hip_thrust", 100.0, 434), ("lat_pulldown", 200.0, 944)]
 )
 def test_a_slow_last_lowering_before_a_dropout_is_counted_whole(

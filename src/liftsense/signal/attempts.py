@@ -14,7 +14,8 @@ A rep found in the progress signal (see ``phases.find_reps``) can still be a fai
 - an excursion after the last completed rep, of a fifth of the set's range or more (three
   tenths for a rep that starts with the eccentric; less for a load on an arc that starts flat,
   which gains little height early), that is too small to be a rep or never returns
-  (``attempt_after``).
+  (``attempt_after``); not a peak inside a dropout or where one ends, which is the level
+  bridged across it.
 
 Failed attempts are counted apart from the reps (``SetResult.failed_reps``), each for the set
 whose last rep it follows (``attempts_ending``).
@@ -37,6 +38,7 @@ from liftsense.signal.repsets import next_starts, split_sets
 __all__ = ["attempt_after", "attempts_ending", "mark_abnormal", "mark_stalled"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 _STALL_SLOW = 1.9
 _STALL_RANGE = 0.8
 _STALL_RETURN = 0.7
@@ -89,7 +91,13 @@ def _stalled(last: RawRep, rest: list[RawRep], first: list[RawRep], ecc_first: b
 
 
 def attempt_after(
-    raw: list[RawRep], s: FloatArray, fs: float, *, ecc_first: bool, arc_rad: float = 0.0
+    raw: list[RawRep],
+    s: FloatArray,
+    fs: float,
+    *,
+    ecc_first: bool,
+    arc_rad: float = 0.0,
+    dropouts: IntArray | None = None,
 ) -> list[RawRep]:
     """Failed attempts right after the last completed rep of each set of ``raw`` (within 8 s;
     sets: ``repsets.split_sets``, so a movement after the set, such as re-racking, is no
@@ -100,7 +108,9 @@ def attempt_after(
     stalled (a third of the range can show as a fifth): ``_ATTEMPT_SIZE`` of the set's range.
     A load on an arc of ``arc_rad`` that starts flat (a curl's bar) gains little height that
     far along the way (``movement.arc_fraction``): the threshold shrinks in proportion. One
-    that starts with the eccentric goes the whole way out first: ``_ATTEMPT_SIZE_ECC_FIRST``."""
+    that starts with the eccentric goes the whole way out first: ``_ATTEMPT_SIZE_ECC_FIRST``.
+    A peak inside one of the ``dropouts`` (``[a, b)`` samples) or where it ends is the level
+    bridged across it, not a movement: the next peak is taken."""
     if ecc_first:
         least = _ATTEMPT_SIZE_ECC_FIRST
     else:
@@ -112,7 +122,7 @@ def attempt_after(
         # any failed rep after the set, even one ``attempts_ending`` does not count, ends the
         # search: searching past drift there finds more humps than attempts
         if len(done) >= 2 and not any(r.failed and done[-1].out_on < r.out_on < until for r in raw):
-            out += _attempt(done, s, fs, least)
+            out += _attempt(done, s, fs, least, dropouts)
     return out
 
 
@@ -135,7 +145,9 @@ def attempts_ending(
     ]
 
 
-def _attempt(done: list[RawRep], s: FloatArray, fs: float, least: float) -> list[RawRep]:
+def _attempt(
+    done: list[RawRep], s: FloatArray, fs: float, least: float, dropouts: IntArray | None
+) -> list[RawRep]:
     """The failed attempt of ``attempt_after`` after the set ``done``: the first peak of ``s``
     within 8 s of its last rep whose prominence reaches ``least`` of the set's range."""
     rom = median([r.excursion for r in done])
@@ -144,9 +156,16 @@ def _attempt(done: list[RawRep], s: FloatArray, fs: float, least: float) -> list
     if b - a < fs or rom <= 0:
         return []
     peaks, props = find_peaks(s[a:b], prominence=least * rom)
+    peaks += a
+    # a peak inside a dropout or at its end is the level bridged across it, not a movement
+    if dropouts is not None and dropouts.size:
+        held = ((peaks[:, None] >= dropouts[:, 0]) & (peaks[:, None] <= dropouts[:, 1])).any(axis=1)
+        peaks, bases = peaks[~held], props["left_bases"][~held]
+    else:
+        bases = props["left_bases"]
     if peaks.size == 0:
         return []
-    p = a + int(peaks[0])
-    t = float(a + props["left_bases"][0])
+    p = int(peaks[0])
+    t = float(a + bases[0])
     lvl = float(s[p])
     return [RawRep(t, float(p), float(p), float(p), lvl, lvl, lvl, int(t), p, p, True)]

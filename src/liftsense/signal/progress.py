@@ -176,7 +176,7 @@ def reps_in_window(
     raw = mark_stalled(raw, first, fs, ecc_first=ecc_first)
     # a rotation is linear in the way along; a height on an arc is not
     along = arc if kind == "displacement" else 0.0
-    raw += attempt_after(raw, s_first, fs, ecc_first=ecc_first, arc_rad=along)
+    raw += attempt_after(raw, s_first, fs, ecc_first=ecc_first, arc_rad=along, dropouts=drops)
     if median_turn_deg(unit, raw) > _MAX_REP_TURN_DEG:
         return [], disp, kind, ecc_first
     if kind == "rotation":

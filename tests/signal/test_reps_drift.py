@@ -127,8 +127,8 @@ def test_a_lowering_the_forearm_tilts_through_early_is_timed_on_the_displacement
     # lowering as one slow movement from the previous top pause to the press (6-7 s); the
     # displacement fits a clean 3-s lowering. The rotation finds one rep more only in the
     # re-racking after the set, which is no rep of the set: the displacement counts and
-    # times it (the rotation did at 50 Hz, and its fourth rep started 1.2 s early at 200 Hz
-    # when a length check let it count the set)
+    # times it (at 50 Hz that extra rep made the rotation count the set; counted on the
+    # rotation at 200 Hz, the fourth rep started 1.2 s early)
     spec = evaluation_spec(
         "bench_press", "wrist", rate_hz, tempo=Tempo.parse("3-1-1-1"), gyro=False, **NOISY_SENSOR
     )

@@ -1,5 +1,5 @@
-"""Where a window's reps split into sets (``repsets.split_sets``, ``repsets.next_starts``), and
-when reps overlap (``repsets.tangled``)."""
+"""Where a window's reps split into sets (``repsets.split_sets``, ``repsets.next_starts``),
+when reps overlap (``repsets.tangled``) and which reach into a dropout (``repsets.cut_by``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from liftsense.signal.phases import RawRep
-from liftsense.signal.repsets import SET_SPLIT_S, next_starts, split_sets, tangled
+from liftsense.signal.repsets import SET_SPLIT_S, cut_by, next_starts, split_sets, tangled
 
 FS = 50.0
 
@@ -80,3 +80,14 @@ def test_reps_are_tangled_where_neither_reaches_into_a_dropout() -> None:
     # dropouts that neither rep of the overlapping pair reaches into change nothing
     assert tangled(pair, _spans((0.5, 1.0), (9.4, 10.0)))
     assert tangled(pair, np.empty((0, 2), dtype=np.int64))
+
+
+def test_a_rep_is_cut_by_a_dropout_it_shares_a_sample_with_and_by_none_it_only_touches() -> None:
+    reps = [_rep(0.0, 3.0), _rep(3.0, 6.0), _rep(6.0, 9.0), _rep(9.0, 12.0)]
+    spans = np.array([[int(3.0 * FS) - 1, int(3.0 * FS)], [int(12.0 * FS), int(13.0 * FS)]])
+    # the first dropout is the last sample of the first rep; the second starts as the last
+    # rep ends ([a, b) spans against a rep's [start, end))
+    assert cut_by(reps, spans).tolist() == [True, False, False, False]
+    assert cut_by(reps, None).tolist() == [False] * 4
+    assert cut_by(reps, np.empty((0, 2), dtype=np.int64)).tolist() == [False] * 4
+    assert cut_by([], spans).tolist() == []

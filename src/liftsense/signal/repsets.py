@@ -19,6 +19,7 @@ from liftsense.signal.quantiles import median
 __all__ = [
     "SET_SPLIT_S",
     "covered",
+    "cut_by",
     "cv_of",
     "gaps",
     "in_pairs",
@@ -101,9 +102,7 @@ def tangled(raw: list[RawRep], unknown: IntArray | None = None) -> bool:
     after the dropout's, past the start of the next rep, and the reps either side of the
     dropout can overlap inside it."""
     done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
-    cut = np.zeros(len(done), dtype=bool)
-    if unknown is not None and unknown.size and done:
-        cut = in_dropouts(unknown, [r.out_on for r in done], [r.back_arr for r in done]) > 0
+    cut = cut_by(done, unknown)
     for k, (a, b) in enumerate(itertools.pairwise(done)):
         if cut[k] or cut[k + 1]:
             continue
@@ -111,6 +110,15 @@ def tangled(raw: list[RawRep], unknown: IntArray | None = None) -> bool:
         if hi - lo > 0.3 * min(a.length, b.length):
             return True
     return False
+
+
+def cut_by(raw: list[RawRep], unknown: IntArray | None) -> npt.NDArray[np.bool_]:
+    """For each rep of ``raw``, in order, whether it reaches into the ``unknown`` spans
+    (``[a, b)`` samples: dropouts) between the start of its movement out and the end of its
+    movement back."""
+    if unknown is None or not unknown.size or not raw:
+        return np.zeros(len(raw), dtype=bool)
+    return in_dropouts(unknown, [r.out_on for r in raw], [r.back_arr for r in raw]) > 0
 
 
 def cv_of(raw: list[RawRep], what: Literal["excursion", "length"]) -> float:

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from liftsense.signal.dropouts import in_dropouts
 from liftsense.signal.orientation import completed, oriented_reps, starts_at_rest
 from liftsense.signal.phases import RawRep, candidate_peaks, median_rep_len
 from liftsense.signal.repsets import (
     covered,
+    cut_by,
     cv_of,
     in_pairs,
     median_period,
@@ -159,9 +159,10 @@ def rotation_reps(
         # in doubt (a rep of it reaches into a dropout, which hides where it ends)
         main_r = _main_set(raw_r, fs)
         cv_r, cv_d = cv_of(main_r, "length"), cv_of(raw_d, "length")
+        in_doubt = bool(cut_by([r for r in raw_d if not r.failed], dropouts).any())
         better = (
             better
-            and (len(main_r) > done_d or cv_r < 0.5 * cv_d or _in_dropout(raw_d, dropouts))
+            and (len(main_r) > done_d or cv_r < 0.5 * cv_d or in_doubt)
             and not (cv_r > _LEN_CV_TIMES * cv_d and cv_r > _LEN_CV_FLOOR)
         )
     return RotationReps(raw_r, r_sign, tracks, done_r >= 2 and better and not halves)
@@ -186,13 +187,3 @@ def _main_set(raw: list[RawRep], fs: float) -> list[RawRep]:
     them into sets (``repsets.split_sets``): what the lifter did before or after the set is
     left out."""
     return max(split_sets(raw, fs), key=len, default=[])
-
-
-def _in_dropout(raw: list[RawRep], dropouts: IntArray | None) -> bool:
-    """Whether any completed rep of ``raw`` reaches into the ``dropouts``."""
-    done = [r for r in raw if not r.failed]
-    if dropouts is None or not dropouts.size or not done:
-        return False
-    return bool(
-        np.any(in_dropouts(dropouts, [r.out_on for r in done], [r.back_arr for r in done]) > 0)
-    )

@@ -9,7 +9,7 @@ from liftsense.emulate.imu_model import drop_out
 from liftsense.emulate.motion import Tempo, generate
 from liftsense.emulate.scenarios import NOISY_SENSOR, evaluation_spec
 from liftsense.errors import AnalysisError
-from liftsense.signal.imu import G_MPS2, _block_mean, integrate, prepare, row_norm
+from liftsense.signal.imu import G_MPS2, block_mean, integrate, prepare, row_norm
 from liftsense.signal.kinematics import dominant_period_s, rotation_progress, vertical_acceleration
 from liftsense.signal.segment import candidate_windows
 
@@ -186,10 +186,10 @@ def test_prepare_bridges_a_dropout_in_the_gyro_in_a_straight_line() -> None:
     assert u.gyro[inside, 0] == pytest.approx(want, abs=1e-9)
 
 
-def test_block_mean_averages_whole_blocks_and_drops_the_rest() -> None:
+def testblock_mean_averages_whole_blocks_and_drops_the_rest() -> None:
     x = np.arange(22, dtype=np.float64).reshape(11, 2)
-    np.testing.assert_array_equal(_block_mean(x, 4), [[3.0, 4.0], [11.0, 12.0]])
-    np.testing.assert_array_equal(_block_mean(np.arange(6.0), 3), [1.0, 4.0])
+    np.testing.assert_array_equal(block_mean(x, 4), [[3.0, 4.0], [11.0, 12.0]])
+    np.testing.assert_array_equal(block_mean(np.arange(6.0), 3), [1.0, 4.0])
 
 
 def test_row_norm_equals_numpy_norm_bit_for_bit() -> None:

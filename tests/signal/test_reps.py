@@ -647,9 +647,12 @@ def test_a_quick_press_is_not_walking_but_a_walk_is() -> None:
     assert not walking_mask(prepare(pd.DataFrame(acc, columns=["x", "y", "z"], index=idx))).any()
     spec = SessionSpec((), lead_in_s=150, tail_s=0, placement="wrist", walk_s=90.0)
     s = generate(spec, seed=7)
-    u = prepare(s.imu)
+    u = prepare(s.imu.iloc[:-3])  # a grid of 7,499 samples: walking is judged on blocks of 4
     w0, w1 = (int(v * u.fs_hz) for v in s.truth.walking_s[0])
-    assert walking_mask(u)[w0:w1].all()
+    walk = walking_mask(u)
+    assert walk.shape == u.t_s.shape  # ... and reported on every sample
+    assert walk[w0:w1].all()
+    assert not walk[: w0 - int(3 * u.fs_hz)].any()
 
 
 def test_gaps_and_noise_are_tolerated() -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "G_MPS2",
     "WORK_RATE_HZ",
     "UniformImu",
+    "block_mean",
     "integrate",
     "prepare",
     "row_norm",
@@ -133,7 +134,7 @@ def _validate(
     return pd.Timestamp(idx[0 if rows is None else int(rows[0])]), ns, acc, gyro
 
 
-def _block_mean(x: FloatArray | F32Array, k: int) -> FloatArray:
+def block_mean(x: FloatArray | F32Array, k: int) -> FloatArray:
     """Means of consecutive blocks of ``k`` rows (a trailing partial block is dropped), as a
     sum of ``k`` strided views: much quicker than a reduction over a short axis."""
     m = (x.shape[0] // k) * k
@@ -178,9 +179,9 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
     k = round(native / fs_hz)
     big = np.flatnonzero(dt > MAX_BRIDGED_GAP_S)
     if k > 1:  # anti-alias: average blocks of k native samples (about one grid step each)
-        t_in = _block_mean(t, k)
-        acc = _block_mean(acc, k)
-        gyro = _block_mean(gyro, k) if gyro is not None else None
+        t_in = block_mean(t, k)
+        acc = block_mean(acc, k)
+        gyro = block_mean(gyro, k) if gyro is not None else None
     else:
         t_in = t
         acc = acc.astype(np.float64, copy=False)

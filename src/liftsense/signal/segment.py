@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from liftsense.signal.filters import band_rms, lowpass, moving_mean, moving_rms
-from liftsense.signal.imu import BoolArray, UniformImu, row_norm, row_square, runs
+from liftsense.signal.imu import BoolArray, UniformImu, block_mean, row_norm, row_square, runs
 from liftsense.signal.quantiles import quantile
 
 __all__ = ["MERGE_GAP_S", "Window", "candidate_windows", "marker_windows", "walking_mask"]
@@ -34,17 +34,22 @@ _TILT_ACTIVE_RADPS = 0.12
 _GYRO_ACTIVE_RADPS = 0.2
 _MIN_ACTIVE_S = 1.5
 _STEP_RMS_S = 3.0
+_WALK_RATE_HZ = 12.5
 
 Window = tuple[int, int]
 
 
-def walking_mask(u: UniformImu, mag: FloatArray | None = None) -> BoolArray:
-    """Grid points that belong to walking (dilated by 1 s); ``mag``: the acc's magnitude, if
-    already computed. The step band must dominate for longer than the ``_STEP_RMS_S`` it is
-    measured over: one quick movement (a press from the rack) spreads over a whole window of
-    that measure, a few steps last longer."""
-    fs = u.fs_hz
-    mag = row_norm(u.acc) if mag is None else mag
+def walking_mask(u: UniformImu) -> BoolArray:
+    """Grid points that belong to walking (dilated by 1 s). The step band must dominate for
+    longer than the ``_STEP_RMS_S`` it is measured over: one quick movement (a press from the
+    rack) spreads over a whole window of that measure, a few steps last longer. Judged on the
+    acc averaged down to about ``_WALK_RATE_HZ``, which holds the step band whole."""
+    n = u.acc.shape[0]
+    k = max(int(u.fs_hz // _WALK_RATE_HZ), 1)
+    if n < 2 * k:
+        k = 1
+    fs = u.fs_hz / k
+    mag = row_norm(block_mean(u.acc, k) if k > 1 else u.acc)
     dyn = mag - moving_mean(mag, int(4 * fs))
     steps = band_rms(dyn, fs, 1.3, 3.0, _STEP_RMS_S)
     slow = band_rms(dyn, fs, 0.15, 1.1, _STEP_RMS_S)
@@ -53,7 +58,11 @@ def walking_mask(u: UniformImu, mag: FloatArray | None = None) -> BoolArray:
         if b - a <= _STEP_RMS_S * fs:
             walk[a:b] = False
     grown: BoolArray = moving_mean(walk.astype(np.float64), int(2 * fs)) > 0
-    return grown
+    if k == 1:
+        return grown
+    # the samples past the last whole block take its value
+    out: BoolArray = np.concatenate([np.repeat(grown, k), np.full(n % k, grown[-1])])
+    return out
 
 
 def _activity(u: UniformImu) -> BoolArray:
@@ -74,7 +83,7 @@ def _activity(u: UniformImu) -> BoolArray:
     if u.gyro is not None:
         w = u.gyro - np.median(u.gyro, axis=0)
         active |= moving_rms(row_square(w), int(fs)) > _GYRO_ACTIVE_RADPS
-    out: BoolArray = active & ~walking_mask(u, mag) & ~u.gap
+    out: BoolArray = active & ~walking_mask(u) & ~u.gap
     return out
 
 

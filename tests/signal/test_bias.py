@@ -110,3 +110,23 @@ def test_turning_the_sensor_turns_the_bias(q: tuple[float, float, float, float])
     rot = Rotation.from_quat(q).as_matrix()
     lp = _hinge(_paused_squats()) + BIAS
     assert np.allclose(still_bias(lp @ rot.T, FS), rot @ still_bias(lp, FS), atol=1e-6)
+
+
+def test_a_dropout_s_bridge_is_no_still_posture() -> None:
+    # the link dropped for 1.5 s from late in a descent into the bottom pause: the grid
+    # bridges the acc straight across from the last sample before to the first after, each
+    # read mid-movement (0.3 m/s² short of gravity: the lift decelerating); that bridge turns
+    # and changes as slowly as a hold
+    half = np.concatenate([_paused_squats(turn_rad=0.6, reps=1), _paused_squats(reps=2)])
+    acc = _hinge(half) + BIAS
+    a, b = int(24.5 * FS), int(26 * FS)  # into the last bottom pause (another is on record)
+    short = (G_MPS2 - 0.3) / G_MPS2
+    start, end = _hinge(half[[a - 1, b]]) * short + BIAS
+    acc[a:b] = start + np.linspace(0.0, 1.0, b - a + 2)[1:-1, None] * (end - start)
+    bridged = np.zeros(acc.shape[0], dtype=bool)
+    bridged[a:b] = True
+    assert still(acc, FS)[a + 25 : b - 25].all()  # what made it a posture to fit
+    assert np.abs(still_bias(acc, FS)[1:] - BIAS[1:]).max() > 0.1
+    # left out, the bridge changes nothing: the fit is the one to the samples on record
+    on_record = np.delete(_hinge(half) + BIAS, np.s_[a:b], axis=0)
+    np.testing.assert_allclose(still_bias(acc, FS, bridged=bridged), still_bias(on_record, FS))

@@ -744,6 +744,15 @@ def test_a_curl_set_whose_reps_a_dropout_times_late_is_not_a_hand_turning_over(
     assert [f.n_reps for f in found] == [len(ts["reps"]) for ts in s.truth.sets]
 
 
+def test_a_dropout_mid_rep_does_not_make_a_bias_for_an_accelerometer_alone() -> None:
+    # 2 s unrecorded mid-set, from the middle of a hip thrust: the bridge across it held the
+    # lift's acceleration as slowly as a hold, the bias fit took it for a still posture, and
+    # the bias it made tilted every rep of the set: 2 reps found of 5
+    s = _grid_session("hip_thrust", "2-0-1-0", "hip", 12.5, 555, gyro=False, failed_last=True)
+    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise="hip_thrust")
+    assert [f.n_reps for f in found] == [5, 9]
+
+
 def test_a_dropout_does_not_hand_a_wrist_curl_to_the_halves_its_drift_makes() -> None:
     # the forearm's drift through each pause makes a second "rep" inside each curl in the
     # displacement, which counts about twice the rotation's reps; a 1-s dropout hides some of

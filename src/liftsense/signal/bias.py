@@ -17,6 +17,14 @@ still. The fit is a sphere fit of the still samples, ridge-regularised towards n
 component it cannot see (along an axis the sensor never turns about) stays zero. A fit that
 leaves most of the spread of the still magnitudes unexplained is dropped: what varies there is
 not a bias.
+
+A dropout's samples are no measurements: the grid bridges it straight from the last reading
+before to the first after, and where both were taken mid-movement, the bridge holds the lift's
+acceleration (a few tenths of m/s² off gravity) for the length of the dropout while turning as
+slowly as a hold. Fitted as a still posture, it made a bias of over 1 m/s² where the recorded
+postures give 0.2, and that bias, taken off the whole window, tilted the vertical acceleration
+of every rep with the posture (hip thrusts at the hip, 12.5 Hz, 2 s unrecorded mid-set: 2 reps
+found of 5). The fit leaves out the samples flagged ``bridged``.
 """
 
 from __future__ import annotations
@@ -62,11 +70,17 @@ def still(lp: FloatArray, fs_hz: float) -> BoolArray:
     return out
 
 
-def still_bias(lp: FloatArray, fs_hz: float, iterations: int = 10) -> FloatArray:
+def still_bias(
+    lp: FloatArray, fs_hz: float, iterations: int = 10, *, bridged: BoolArray | None = None
+) -> FloatArray:
     """The accelerometer bias (m/s², sensor frame) that makes the still samples of ``lp`` one
     magnitude; zero with less than a second of still samples, or when it explains less than
-    ``1 - MAX_UNEXPLAINED`` of the spread of their magnitudes."""
-    pts = lp[still(lp, fs_hz)][:: max(1, int(fs_hz / _FIT_RATE_HZ))]
+    ``1 - MAX_UNEXPLAINED`` of the spread of their magnitudes. Samples flagged ``bridged`` (a
+    dropout's) are left out (see the module's docstring)."""
+    quiet = still(lp, fs_hz)
+    if bridged is not None:
+        quiet &= ~bridged
+    pts = lp[quiet][:: max(1, int(fs_hz / _FIT_RATE_HZ))]
     b = np.zeros(3)
     if pts.shape[0] < _MIN_POINTS:
         return b

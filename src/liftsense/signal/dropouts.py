@@ -61,6 +61,7 @@ __all__ = [
     "period_samples",
     "stitch",
     "stitch_velocity",
+    "unrecorded",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -104,6 +105,15 @@ def dropout_spans(
     spans[:, 0] = grid_s.searchsorted(t_s[at], "right")
     spans[:, 1] = grid_s.searchsorted(t_s[at + 1], "left")
     return spans[spans[:, 1] > spans[:, 0]]
+
+
+def unrecorded(spans: IntArray | None, n: int) -> npt.NDArray[np.bool_]:
+    """Which of ``n`` grid samples lie in the dropouts ``spans`` (``[a, b)`` rows; None for
+    none): the bridge's, not the sensor's."""
+    out = np.zeros(n, dtype=bool)
+    for a, b in spans.tolist() if spans is not None else []:
+        out[a:b] = True
+    return out
 
 
 def period_samples(period_s: float, fs_hz: float) -> int:

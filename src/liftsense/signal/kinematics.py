@@ -18,9 +18,9 @@ import numpy as np
 from scipy.fft import next_fast_len
 
 from liftsense.signal.bias import still, still_bias
-from liftsense.signal.dropouts import period_samples, stitch, stitch_velocity
+from liftsense.signal.dropouts import period_samples, stitch, stitch_velocity, unrecorded
 from liftsense.signal.filters import highpass, integrate, lowpass
-from liftsense.signal.imu import FloatArray, IntArray, row_norm, runs
+from liftsense.signal.imu import BoolArray, FloatArray, IntArray, row_norm, runs
 from liftsense.signal.quantiles import median, quantile
 
 __all__ = [
@@ -118,8 +118,9 @@ def vertical_acceleration(
     """
     tilt = _tilt_rad(acc, fs_hz) if gyro is None else None
     turns = tilt is None or quantile(tilt, 0.95) > _KEPT_TILT_RAD
+    bridged = unrecorded(dropouts, acc.shape[0])
     if turns:
-        acc = acc - still_bias(lowpass(acc, fs_hz, 1.5), fs_hz)
+        acc = acc - still_bias(lowpass(acc, fs_hz, 1.5), fs_hz, bridged=bridged)
     if gyro is not None:
         acc = _derotate(acc, hinge_angle(gyro, fs_hz, dropouts) if hinge is None else hinge)
     elif turns:
@@ -129,11 +130,13 @@ def vertical_acceleration(
     g = np.mean(acc, axis=0)
     proj: FloatArray = acc @ (g / max(float(np.linalg.norm(g)), 1e-9))
     if tilt is not None and bool((tilt > _KEPT_TILT_RAD).any()):
-        _turned_stretches(proj, acc, tilt, fs_hz)
+        _turned_stretches(proj, acc, tilt, fs_hz, bridged)
     return proj - np.mean(proj)
 
 
-def _turned_stretches(proj: FloatArray, acc: FloatArray, tilt: FloatArray, fs_hz: float) -> None:
+def _turned_stretches(
+    proj: FloatArray, acc: FloatArray, tilt: FloatArray, fs_hz: float, bridged: BoolArray
+) -> None:
     """Replace the specific force ``proj`` projected on the mean gravity, over each stretch of
     samples whose ``tilt`` (rad from the mean posture) exceeds ``_KEPT_TILT_RAD``, by the
     magnitude of ``acc`` there, levelled so that still samples read alike in every posture (in
@@ -149,7 +152,7 @@ def _turned_stretches(proj: FloatArray, acc: FloatArray, tilt: FloatArray, fs_hz
     growing with the tilt up to theirs (the stretch starts and ends in transit, and its slow
     direction lags behind a quick turn)."""
     turned = tilt > _KEPT_TILT_RAD
-    quiet = still(lowpass(acc, fs_hz, 1.5), fs_hz)
+    quiet = still(lowpass(acc, fs_hz, 1.5), fs_hz) & ~bridged  # a dropout's bridge: not still
     base = quiet & ~turned
     ref = median(proj[base]) if base.any() else median(proj[~turned])
     mag = row_norm(acc)

@@ -126,6 +126,7 @@ def test_a_dropout_s_bridge_is_no_still_posture() -> None:
     bridged = np.zeros(acc.shape[0], dtype=bool)
     bridged[a:b] = True
     assert still(acc, FS)[a + 25 : b - 25].all()  # what made it a posture to fit
+    assert not still(acc, FS, bridged)[a:b].any()
     assert np.abs(still_bias(acc, FS)[1:] - BIAS[1:]).max() > 0.1
     # left out, the bridge changes nothing: the fit is the one to the samples on record
     on_record = np.delete(_hinge(half) + BIAS, np.s_[a:b], axis=0)

@@ -24,7 +24,7 @@ acceleration (a few tenths of m/s² off gravity) for the length of the dropout w
 slowly as a hold. Fitted as a still posture, it made a bias of over 1 m/s² where the recorded
 postures give 0.2, and that bias, taken off the whole window, tilted the vertical acceleration
 of every rep with the posture (hip thrusts at the hip, 12.5 Hz, 2 s unrecorded mid-set: 2 reps
-found of 5). The fit leaves out the samples flagged ``bridged``.
+found of 5). A sample flagged ``bridged`` is never still.
 """
 
 from __future__ import annotations
@@ -58,15 +58,18 @@ def _norm(x: FloatArray) -> FloatArray:
     return out
 
 
-def still(lp: FloatArray, fs_hz: float) -> BoolArray:
+def still(lp: FloatArray, fs_hz: float, bridged: BoolArray | None = None) -> BoolArray:
     """Samples of the low-passed specific force ``lp`` (n x 3, m/s²) at which the sensor is
-    still: neither turning nor changing its acceleration, for the whole hold around them."""
+    still: neither turning nor changing its acceleration, for the whole hold around them; never
+    one flagged ``bridged`` (a dropout's: see the module's docstring)."""
     n = np.maximum(_norm(lp), 1e-9)
     turn = _norm(np.gradient(lp / n[:, None], axis=0)) * fs_hz
     jerk = np.abs(np.gradient(n)) * fs_hz
     quiet = (turn < MAX_TURN_RADPS) & (jerk < MAX_JERK_MPS3)
     hold = max(1, int(HOLD_S * fs_hz))
     out: BoolArray = minimum_filter1d(quiet.astype(np.uint8), hold, mode="nearest") > 0
+    if bridged is not None:
+        out &= ~bridged
     return out
 
 
@@ -75,12 +78,8 @@ def still_bias(
 ) -> FloatArray:
     """The accelerometer bias (m/s², sensor frame) that makes the still samples of ``lp`` one
     magnitude; zero with less than a second of still samples, or when it explains less than
-    ``1 - MAX_UNEXPLAINED`` of the spread of their magnitudes. Samples flagged ``bridged`` (a
-    dropout's) are left out (see the module's docstring)."""
-    quiet = still(lp, fs_hz)
-    if bridged is not None:
-        quiet &= ~bridged
-    pts = lp[quiet][:: max(1, int(fs_hz / _FIT_RATE_HZ))]
+    ``1 - MAX_UNEXPLAINED`` of the spread of their magnitudes; ``bridged``: see ``still``."""
+    pts = lp[still(lp, fs_hz, bridged)][:: max(1, int(fs_hz / _FIT_RATE_HZ))]
     b = np.zeros(3)
     if pts.shape[0] < _MIN_POINTS:
         return b

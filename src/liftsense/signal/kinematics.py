@@ -152,7 +152,7 @@ def _turned_stretches(
     growing with the tilt up to theirs (the stretch starts and ends in transit, and its slow
     direction lags behind a quick turn)."""
     turned = tilt > _KEPT_TILT_RAD
-    quiet = still(lowpass(acc, fs_hz, 1.5), fs_hz) & ~bridged  # a dropout's bridge: not still
+    quiet = still(lowpass(acc, fs_hz, 1.5), fs_hz, bridged)
     base = quiet & ~turned
     ref = median(proj[base]) if base.any() else median(proj[~turned])
     mag = row_norm(acc)

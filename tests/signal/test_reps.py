@@ -753,6 +753,19 @@ def test_a_dropout_mid_rep_does_not_make_a_bias_for_an_accelerometer_alone() -> 
     assert [f.n_reps for f in found] == [5, 9]
 
 
+def test_a_rep_the_first_drift_pass_stretched_keeps_its_first_timing() -> None:
+    # 2 s unrecorded inside the 6-s lowering of the sixth curl of ten: that rep is lost, and
+    # the first drift pass stretched the fifth into it (10 s against the others' 7), the second
+    # lost it, and the rep as first found was never looked at: a failed attempt took its place
+    # and split the set into 4 + 4
+    s = _grid_session("biceps_curl", "6-0-1-0", "bar", 50.0, 824, gyro=True)
+    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise="biceps_curl")
+    assert [len(f.reps) for f in found] == [6, 9]
+    fifth = s.truth.sets[1]["reps"][4]["start_s"]
+    starts = [r.start_s for r in found[1].reps]
+    assert min(abs(t - fifth) for t in starts) < 0.2
+
+
 def test_a_dropout_does_not_hand_a_wrist_curl_to_the_halves_its_drift_makes() -> None:
     # the forearm's drift through each pause makes a second "rep" inside each curl in the
     # displacement, which counts about twice the rotation's reps; a 1-s dropout hides some of

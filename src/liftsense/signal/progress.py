@@ -13,7 +13,8 @@ so that the load returns to the level it started from (a failed attempt that las
 is movement there, not rest); reps are found again on the result
 (a rep that pass turns into a failed attempt or smooths away, though it lasts like its
 neighbours and follows or precedes one after no longer a pause than they leave between them,
-was mis-corrected and keeps its first timing).
+was mis-corrected and keeps the timing the pass before gave it, or the first where that pass
+had already stretched it: a dropout in the next rep's slow lowering).
 Reps found on the rotation are timed on the displacement where that is the better clock: a
 forearm's tilt is not linear in the height of the hand that presses or curls (``retime``).
 A recording that starts or ends inside a set keeps the rep it cut through, when the recorded
@@ -126,21 +127,12 @@ def reps_in_window(
         )
         # the correction is built from these reps: one it turns into a failed attempt or
         # smooths away was mis-corrected (a slow first eccentric whose onset drifts, a slow
-        # last lowering whose end does); keep it as first timed if it lasts like the others
-        # and follows or precedes one of them without a longer pause than the set's reps
-        # leave between them (re-racking after a set comes after a pause)
+        # last lowering whose end does): keep it as the pass before timed it (``_lost``), or
+        # where that pass had already stretched it out of the set's length (a dropout in the
+        # next rep's lowering), as it was first found
         kept = [r for r in again if not r.failed]
-        med = median_rep_len(kept)
-        rhythm = _usual_gap(kept)
-        lost = [
-            r
-            for r in raw
-            if not r.failed
-            and not r.cut  # a rep cut by the recording's edge is left to cut_reps
-            and not any(reps_overlap(r, q) for q in kept)
-            and 0.7 * med <= r.length <= 1.3 * med
-            and any(rep_gap(r, q) <= rhythm + 0.2 * med for q in kept)
-        ]
+        lost = _lost(raw, kept)
+        lost += [r for r in _lost(first, kept) if not any(reps_overlap(r, q) for q in lost)]
         again = [q for q in again if not (q.failed and any(reps_overlap(q, r) for r in lost))]
         raw = (again + lost) if again else raw
     # a failed attempt seen in the first pass may be smoothed away by the drift control
@@ -209,6 +201,23 @@ def _attempts_like_reps(raw: list[RawRep], normal: list[RawRep]) -> list[RawRep]
         r
         for r in raw
         if r.failed and r.length <= longest and not any(reps_overlap(r, q) for q in normal)
+    ]
+
+
+def _lost(cands: list[RawRep], kept: list[RawRep]) -> list[RawRep]:
+    """The completed reps of ``cands`` that a drift pass lost from its reps ``kept``: those
+    that overlap none of them, last like them (0.7 to 1.3 times their median) and follow or
+    precede one of them without a longer pause than the set's reps leave between them
+    (re-racking after a set comes after a pause)."""
+    med, rhythm = median_rep_len(kept), _usual_gap(kept)
+    return [
+        r
+        for r in cands
+        if not r.failed
+        and not r.cut  # a rep cut by the recording's edge is left to cut_reps
+        and not any(reps_overlap(r, q) for q in kept)
+        and 0.7 * med <= r.length <= 1.3 * med
+        and any(rep_gap(r, q) <= rhythm + 0.2 * med for q in kept)
     ]
 
 

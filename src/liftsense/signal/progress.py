@@ -132,7 +132,8 @@ def reps_in_window(
         # next rep's lowering), as it was first found
         kept = [r for r in again if not r.failed]
         lost = _lost(raw, kept)
-        lost += [r for r in _lost(first, kept) if not any(reps_overlap(r, q) for q in lost)]
+        if raw is not first:
+            lost += [r for r in _lost(first, kept) if not any(reps_overlap(r, q) for q in lost)]
         again = [q for q in again if not (q.failed and any(reps_overlap(q, r) for r in lost))]
         raw = (again + lost) if again else raw
     # a failed attempt seen in the first pass may be smoothed away by the drift control

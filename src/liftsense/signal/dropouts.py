@@ -284,9 +284,7 @@ def _cut_into(
     if not bool((in_dropouts(spans, edges[:-1], edges[1:]) > 0).all()):
         return False
     a, b = math.ceil(edges[0]), math.ceil(edges[-1])
-    recorded = np.ones(b - a, dtype=bool)
-    for x, y in spans.tolist():
-        recorded[max(x - a, 0) : max(y - a, 0)] = False
+    recorded = ~unrecorded(spans, b)[a:]
     return bool(recorded.any()) and float(np.mean(motion[a:b][recorded])) >= _CUT_MOTION * moves
 
 

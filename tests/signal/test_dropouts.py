@@ -10,6 +10,7 @@ from liftsense.signal.dropouts import (
     in_dropouts,
     stitch,
     stitch_velocity,
+    unrecorded,
 )
 from liftsense.signal.filters import integrate
 
@@ -26,6 +27,14 @@ def test_dropout_spans_are_the_grid_samples_inside_each_long_enough_gap() -> Non
 def _periodic(n: int, period_n: int, amp: float, trend: float, phase: float) -> np.ndarray:
     i = np.arange(n)
     return amp * np.sin(2 * np.pi * i / period_n + phase) + trend * i
+
+
+def test_unrecorded_flags_the_samples_inside_each_span_and_nothing_without_spans() -> None:
+    spans = np.array([[2, 4], [7, 12]], dtype=np.int64)  # the second runs past the grid's end
+    want = [False, False, True, True, False, False, False, True, True, True]
+    assert unrecorded(spans, 10).tolist() == want
+    assert not unrecorded(None, 10).any()
+    assert not unrecorded(np.empty((0, 2), dtype=np.int64), 10).any()
 
 
 @settings(max_examples=60, deadline=None)

@@ -186,7 +186,7 @@ def test_prepare_bridges_a_dropout_in_the_gyro_in_a_straight_line() -> None:
     assert u.gyro[inside, 0] == pytest.approx(want, abs=1e-9)
 
 
-def testblock_mean_averages_whole_blocks_and_drops_the_rest() -> None:
+def test_block_mean_averages_whole_blocks_and_drops_the_rest() -> None:
     x = np.arange(22, dtype=np.float64).reshape(11, 2)
     np.testing.assert_array_equal(block_mean(x, 4), [[3.0, 4.0], [11.0, 12.0]])
     np.testing.assert_array_equal(block_mean(np.arange(6.0), 3), [1.0, 4.0])

@@ -9,6 +9,7 @@ import pytest
 from liftsense.emulate.imu_model import drop_out
 from liftsense.emulate.motion import SyntheticSession, Tempo, generate
 from liftsense.emulate.scenarios import NOISY_SENSOR, evaluation_spec
+from liftsense.signal.attempts import completed_outs
 from liftsense.signal.kinematics import slow_direction
 from liftsense.signal.phases import RawRep
 from liftsense.signal.posture import drop_posture_outliers
@@ -209,3 +210,42 @@ def test_a_failed_attempt_a_dropout_cut_into_is_not_counted(
     )
     found = detect(drop_out(s.imu, s.truth.sets, 1.0, "end"), exercise=exercise)
     assert [f.n_reps for f in found] == [len(t["reps"]) for t in s.truth.sets] == [5, 9]
+
+
+def test_a_last_hip_thrust_whose_slow_lowering_drift_hid_is_counted_untimed() -> None:
+    # the tenth hip thrust goes the whole way up, then lowers for 6 s in a noisy
+    # accelerometer's drift with no rep after it to pin the velocity: its way back is lost, and
+    # it read as a failed attempt (9 reps + 1 failed for 10)
+    s = _session("hip_thrust", "wrist", 50.0, "6-0-1-0", gyro=False, seed=479)
+    found = detect(s.imu, exercise="hip_thrust")
+    assert [f.n_reps for f in found] == [6, 10]
+    assert (found[1].hidden_reps, found[1].failed_reps) == (1, 0)
+    # the ninth rep ends where the tenth starts, as in the truth
+    ninth_end = s.truth.sets[1]["reps"][8]["end_s"]
+    assert abs(found[1].reps[-1].end_s - ninth_end) < 0.3
+
+
+def _out_rep(on: float, top: float, size: float = 1.0, *, failed: bool = False) -> RawRep:
+    """A rep out from ``on`` to ``top`` and back 4 samples later (samples; levels 0 -> size)."""
+    back = top if failed else top + 4.0
+    level2 = size if failed else 0.0
+    return RawRep(on, top, top, back, 0.0, size, level2, int(on), int(top), int(back), failed)
+
+
+def test_completed_outs_takes_a_whole_quick_way_out_after_the_last_rep_for_that_rep() -> None:
+    done = [_out_rep(10.0 * k, 10.0 * k + 2.0) for k in range(4)]  # out 2, back 4: period 10
+    whole = _out_rep(36.0, 38.0, failed=True)  # starts 2 after the last rep ends, goes all the way
+    out = completed_outs([*done, whole], 1.0, ecc_first=False)
+    assert out[:4] == done
+    assert (out[4].failed, out[4].unseen_back, out[4].back_arr) == (False, True, 38.0)
+    # a stalled concentric (under 80 % of the way), a slow one, one long after the set, and
+    # any where reps start with the eccentric stay failed attempts
+    for attempt in (
+        _out_rep(36.0, 38.0, 0.7, failed=True),
+        _out_rep(36.0, 40.0, failed=True),
+        _out_rep(40.0, 42.0, failed=True),
+    ):
+        assert completed_outs([*done, attempt], 1.0, ecc_first=False)[4] == attempt
+    assert completed_outs([*done, whole], 1.0, ecc_first=True)[4] == whole
+    # fewer than three reps say nothing of the set's way out
+    assert completed_outs([*done[:2], whole], 1.0, ecc_first=False)[2] == whole

@@ -19,6 +19,11 @@ A rep found in the progress signal (see ``phases.find_reps``) can still be a fai
 
 Failed attempts are counted apart from the reps (``SetResult.failed_reps``), each for the set
 whose last rep it follows (``attempts_ending``).
+
+A "failed attempt" right after the last rep that went out the whole way, as quickly as the set's
+reps, is no attempt where reps start with the concentric: a stalled concentric falls short. It
+is the last rep, whose slow way back (a 6-s lowering) the drift of a noisy accelerometer hid,
+with no rep after it to pin the velocity at its end (``completed_outs``).
 """
 
 from __future__ import annotations
@@ -33,9 +38,9 @@ from scipy.signal import find_peaks
 from liftsense.signal.movement import arc_fraction
 from liftsense.signal.phases import RawRep, reps_overlap
 from liftsense.signal.quantiles import median
-from liftsense.signal.repsets import next_starts, split_sets
+from liftsense.signal.repsets import median_period, next_starts, split_sets
 
-__all__ = ["attempt_after", "attempts_ending", "mark_abnormal", "mark_stalled"]
+__all__ = ["attempt_after", "attempts_ending", "completed_outs", "mark_abnormal", "mark_stalled"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -50,6 +55,9 @@ _ATTEMPT_SIZE_ECC_FIRST = 0.3
 #: An attempt lowers the load like the set's reps: one whose way out takes over this many times
 #: their median, where reps start with the eccentric, is no attempt (see ``attempts_ending``).
 _ATTEMPT_ECC_SLOW = 2.0
+#: A last rep whose way back went unseen starts within this share of the set's median period
+#: after the rep before it ends (``completed_outs``).
+_OUT_FOLLOWS = 0.3
 
 
 def mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
@@ -88,6 +96,41 @@ def _stalled(last: RawRep, rest: list[RawRep], first: list[RawRep], ecc_first: b
     con_med = median([r.out_arr - r.out_on for r in rest])
     size_med = median([r.excursion for r in rest])
     return con >= _STALL_SLOW * con_med and last.excursion < _STALL_RANGE * size_med
+
+
+def completed_outs(raw: list[RawRep], fs: float, *, ecc_first: bool) -> list[RawRep]:
+    """``raw`` with each failed attempt that completes a set's last rep marked ``unseen_back``
+    (see the module docstring): where reps start with the concentric, a failed, uncut rep that
+    starts after the last rep of a set of three or more (``repsets.split_sets``; ``fs``:
+    samples per second) within ``_OUT_FOLLOWS`` of their median period of its end, and goes
+    out at least ``_STALL_RANGE`` of their median way out in under ``_STALL_SLOW`` times
+    their median time."""
+    if ecc_first:
+        return raw
+    sets = split_sets([r for r in raw if not r.cut], fs)
+    whole: list[RawRep] = []
+    for done in sets:
+        if len(done) < 3:
+            continue
+        last = done[-1]
+        size = median([r.level1 - r.level0 for r in done])
+        took = median([r.out_arr - r.out_on for r in done])
+        period = median_period(done)
+        whole += [
+            r
+            for r in raw
+            if r.failed
+            and not r.cut
+            and last.out_on < r.out_on <= last.back_arr + _OUT_FOLLOWS * period
+            and r.level1 - r.level0 >= _STALL_RANGE * size
+            and r.out_arr - r.out_on < _STALL_SLOW * took
+        ]
+    return [
+        replace(r, failed=False, back_on=r.out_arr, back_arr=r.out_arr, unseen_back=True)
+        if any(r is q for q in whole)
+        else r
+        for r in raw
+    ]
 
 
 def attempt_after(

@@ -46,7 +46,8 @@ class RawRep:
     movement back; ``level0``, ``level1``, ``level2`` are the progress at the start plateau, the
     far end and the end plateau; ``i0``, ``ipk``, ``i1`` their sample indices. ``cut`` marks a
     rep the recording's start or end cut through: only the movement on the recorded side is
-    timed."""
+    timed. ``unseen_back`` marks a last rep that went the whole way out but whose way back the
+    drift control lost (``attempts.completed_outs``): it is counted, not timed."""
 
     out_on: float
     out_arr: float
@@ -60,6 +61,7 @@ class RawRep:
     i1: int
     failed: bool
     cut: bool = False
+    unseen_back: bool = False
 
     @property
     def length(self) -> float:

@@ -22,7 +22,9 @@ part looks like the set's reps (range, speed, sensor posture; ``cutreps``). Reps
 typically end with the sensor turned by more than a right angle from where they began are a
 hand turning over, not lifting, and are dropped; so is a first or last rep that stands apart
 from the set after a pause with the sensor out of the set's posture (re-racking; see
-``posture``).
+``posture``). A "failed attempt" after the last rep that went the whole way out, where reps
+start with the concentric, is that rep with its slow way back lost in drift: counted, not timed
+(``attempts.completed_outs``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import numpy.typing as npt
 
 from liftsense.signal import imu as _imu
 from liftsense.signal import kinematics
-from liftsense.signal.attempts import attempt_after, mark_abnormal, mark_stalled
+from liftsense.signal.attempts import attempt_after, completed_outs, mark_abnormal, mark_stalled
 from liftsense.signal.cutreps import cut_reps
 from liftsense.signal.drift import velocity_correction
 from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
@@ -170,6 +172,7 @@ def reps_in_window(
     # a rotation is linear in the way along; a height on an arc is not
     along = arc if kind == "displacement" else 0.0
     raw += attempt_after(raw, s_first, fs, ecc_first=ecc_first, arc_rad=along, dropouts=drops)
+    raw = completed_outs(raw, fs, ecc_first=ecc_first)
     if median_turn_deg(unit, raw) > _MAX_REP_TURN_DEG:
         return [], disp, kind, ecc_first
     if kind == "rotation":

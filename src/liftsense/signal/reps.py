@@ -100,8 +100,9 @@ class SetResult:
     """One set: its reps, tempo (median phases, ``"3-1-1-0"``), eccentric and total time under
     tension (s), and how it was found (``signal``: ``displacement`` or ``rotation``; ``source``:
     ``auto`` or ``markers``). ``unrecorded_s`` is how long the sensor sent nothing within the
-    set (its dropouts); ``hidden_reps`` are the reps they hid, which are counted but have no
-    timing (``dropouts.hidden_reps``): ``n_reps`` is both. ``load_kg`` is NaN here; the caller
+    set (its dropouts); ``hidden_reps`` are the reps counted with no timing: those the dropouts
+    hid (``dropouts.hidden_reps``) and a last rep whose slow way back the drift control lost
+    (``attempts.completed_outs``); ``n_reps`` is both. ``load_kg`` is NaN here; the caller
     knows the plan."""
 
     index: int
@@ -124,7 +125,7 @@ class SetResult:
 
     @property
     def n_reps(self) -> int:
-        """The reps made: those timed (``reps``) and those a dropout hid."""
+        """The reps made: those timed (``reps``) and those counted untimed (``hidden_reps``)."""
         return len(self.reps) + self.hidden_reps
 
     def to_json(self, t0: pd.Timestamp | str | None = None) -> dict[str, Any]:
@@ -224,9 +225,10 @@ def _to_results(
     fs: float,
     ecc_first: bool,
     by_levels: bool = False,
-) -> list[tuple[list[RepResult], int]]:
+) -> list[tuple[list[RepResult], int, int]]:
     """Group completed reps into sets (``repsets.split_sets``); returns (reps, failed count:
-    the failed attempts between a set's last rep and the next set).
+    the failed attempts between a set's last rep and the next set, the count of reps not
+    timed: a last rep whose way back went unseen, ``RawRep.unseen_back``).
 
     Reps under ``_MIN_REL_ROM`` of their set's median size are dropped; the size is the
     range of motion in ``disp``, or with ``by_levels``, when that displacement is too small to
@@ -238,7 +240,7 @@ def _to_results(
     a noisy accelerometer).
     A last rep stuck at the bottom (``_stuck_last``) counts as failed.
     """
-    groups: list[tuple[list[RepResult], int]] = []
+    groups: list[tuple[list[RepResult], int, int]] = []
     sets = split_sets(raw, fs)
     for chunk, until in zip(sets, next_starts(sets), strict=True):
         stuck = ecc_first and _stuck_last(chunk, fs)
@@ -282,6 +284,10 @@ def _to_results(
                     cp,
                 )
             )
+        # a last rep whose way back went unseen joins the rep before it, and is counted only
+        timed = [k for k, r in enumerate(chunk) if not r.unseen_back]
+        unseen = len(chunk) - len(timed)
+        chunk, reps = [chunk[k] for k in timed], [reps[k] for k in timed]
         size = np.array([r.rom_m for r in reps])
         keep = size >= _MIN_REL_ROM * median(size)
         if by_levels:
@@ -293,7 +299,7 @@ def _to_results(
         reps = [r for r, k in zip(reps, keep, strict=True) if k]
         reps = [replace(r, index=k) for k, r in enumerate(reps, start=1)]
         failed = len(attempts_ending(raw, chunk, until, ecc_first=ecc_first)) + stuck
-        groups.append((reps, failed))
+        groups.append((reps, failed, unseen))
     return groups
 
 
@@ -381,14 +387,15 @@ def detect(
         )
         drops = u.dropouts_in(i0, i1)
         motion = _motion(u.acc[i0:i1], u.fs_hz) if drops.size else None
-        for reps, failed in groups:
+        for reps, failed, unseen in groups:
             durations = [r.eccentric_s + r.concentric_s for r in reps]
             if not reps or len(reps) < min_reps or median(durations) < _MIN_REP_S:
                 continue
             found = _make_set(reps, failed, info, u.t0, kind, source, ecc_first)
             if motion is not None:
                 starts = np.array([r.start_s * u.fs_hz - i0 for r in reps])
-                found = replace(found, hidden_reps=hidden_reps(starts, drops, motion, u.fs_hz))
+                unseen += hidden_reps(starts, drops, motion, u.fs_hz)
+            found = replace(found, hidden_reps=unseen)
             results.append(found)
     results = [replace(s, unrecorded_s=_unrecorded_s(u, s)) for s in results]
     results.sort(key=lambda s: s.start_s)

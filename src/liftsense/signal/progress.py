@@ -23,8 +23,8 @@ typically end with the sensor turned by more than a right angle from where they 
 hand turning over, not lifting, and are dropped; so is a first or last rep that stands apart
 from the set after a pause with the sensor out of the set's posture (re-racking; see
 ``posture``). A "failed attempt" after the last rep that went the whole way out, where reps
-start with the concentric, is that rep with its slow way back lost in drift: counted, not timed
-(``attempts.completed_outs``).
+start with the concentric, is that rep with its slow way back lost in the displacement's drift:
+counted, not timed (``attempts.completed_outs``).
 """
 
 from __future__ import annotations
@@ -172,7 +172,8 @@ def reps_in_window(
     # a rotation is linear in the way along; a height on an arc is not
     along = arc if kind == "displacement" else 0.0
     raw += attempt_after(raw, s_first, fs, ecc_first=ecc_first, arc_rad=along, dropouts=drops)
-    raw = completed_outs(raw, fs, ecc_first=ecc_first)
+    if kind == "displacement":  # a rotation does not drift: its reps' ways back are seen
+        raw = completed_outs(raw, fs, ecc_first=ecc_first)
     if median_turn_deg(unit, raw) > _MAX_REP_TURN_DEG:
         return [], disp, kind, ecc_first
     if kind == "rotation":

@@ -255,6 +255,8 @@ def _to_results(
                 a.back_arr, a.back_arr - a.back_on, b.out_on, b.out_arr - b.out_on, fs
             )
         for k, r in enumerate(chunk):
+            if r.unseen_back:  # it ends the rep before it (above), and is counted only
+                continue
             r = replace(r, out_on=starts[k], back_arr=ends[k])
             nxt = starts[k + 1] if k + 1 < len(chunk) else r.back_arr
             back_arr = min(r.back_arr, nxt)
@@ -284,10 +286,8 @@ def _to_results(
                     cp,
                 )
             )
-        # a last rep whose way back went unseen joins the rep before it, and is counted only
-        timed = [k for k, r in enumerate(chunk) if not r.unseen_back]
-        unseen = len(chunk) - len(timed)
-        chunk, reps = [chunk[k] for k in timed], [reps[k] for k in timed]
+        unseen = len(chunk) - len(reps)
+        chunk = [r for r in chunk if not r.unseen_back]
         size = np.array([r.rom_m for r in reps])
         keep = size >= _MIN_REL_ROM * median(size)
         if by_levels:

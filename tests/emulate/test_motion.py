@@ -3,11 +3,13 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from liftsense.emulate import poses
 from liftsense.emulate.imu_model import drop_out
 from liftsense.emulate.motion import (
     G_MPS2,
@@ -184,3 +186,15 @@ def test_a_dropout_takes_the_samples_from_a_sets_middle_rep_or_from_its_end() ->
     out = drop_out(imu, [{"reps": reps}, {"reps": late}], 1.5, at="end")
     gone = sorted(set(range(200)) - set(out["x"]))
     assert gone == [*range(63, 77), *range(163, 177)]  # from 0.2 s after 6.0 s and 16.0 s
+
+
+@pytest.mark.parametrize("exercise", ["back_squat", "romanian_deadlift", "deadlift"])
+def test_the_hips_travel_back_and_stay_back_at_the_bottom(exercise: str) -> None:
+    # a hip sensor's forward position through one movement down: it moves back all the way
+    # (not out and back again within the movement, a whip no lifter makes)
+    t = np.linspace(0.0, 1.0, 101)
+
+    plan = SimpleNamespace(segments=[(0.0, 2.0, 1)])  # past the last sample: all in the set
+    geo = poses.geometry("hip", plan, [SetSpec(exercise, 60, 1)], t.copy(), t)
+    assert geo.x[-1] < -0.05
+    assert bool(np.all(np.diff(geo.x) <= 0))

@@ -2,8 +2,11 @@
 
 A movement's progress ``p`` runs from 0 (start position) to 1 (the far end of the first
 movement). For a placement the sensor's vertical position is ``z = sign * Z * rom * p`` (sign from
-the direction of the first movement), its forward position ``x = X * rom * sin(pi p)``, and its
-tilt about a horizontal axis ``theta = A p + B sin(pi p)``. The ``B`` term makes the tilt peak
+the direction of the first movement), its forward position ``x = X * rom * sin(pi p)`` (at the
+hip ``X * rom * p``: the hips travel back as the lifter squats or hinges and stay back at the
+bottom, where a hump would bring them forward again within every movement, a horizontal whip of
+half a g in a 1-s Romanian deadlift that no lifter makes), and its tilt about a horizontal axis
+``theta = A p + B sin(pi p)``. The ``B`` term makes the tilt peak
 mid-movement and return at the end, which is what gives wrist sensors two acceleration peaks per
 squat or deadlift rep. Exercises with an ``arc_deg`` in the table (the biceps curl) move the
 load on that arc.
@@ -53,7 +56,7 @@ _PARAMS: dict[str, dict[str, tuple[float, float, float, float]]] = {
         "hip_thrust": (0.5, 0.1, 40.0, 0.0),
     },
     "hip": {
-        "back_squat": (0.95, 0.1, 30.0, 0.0),
+        "back_squat": (0.95, -0.1, 30.0, 0.0),
         "romanian_deadlift": (0.3, -0.3, 60.0, 0.0),
         "deadlift": (0.8, -0.2, 50.0, 0.0),
         "hip_thrust": (1.0, 0.05, 25.0, 0.0),
@@ -115,6 +118,6 @@ def geometry(
             continue
         zs, xs, a_deg, b_deg = table.get(info.name, table.get("*", (1.0, 0.0, 0.0, 0.0)))
         z[i0:i1] = sign * zs * rom * p
-        x[i0:i1] = xs * rom * np.sin(np.pi * p)
+        x[i0:i1] = xs * rom * (p if placement == "hip" else np.sin(np.pi * p))
         theta[i0:i1] = math.radians(a_deg) * p + math.radians(b_deg) * np.sin(np.pi * p)
     return Geometry(x, z, theta)

@@ -193,7 +193,6 @@ def test_the_hips_travel_back_and_stay_back_at_the_bottom(exercise: str) -> None
     # a hip sensor's forward position through one movement down: it moves back all the way
     # (not out and back again within the movement, a whip no lifter makes)
     t = np.linspace(0.0, 1.0, 101)
-
     plan = SimpleNamespace(segments=[(0.0, 2.0, 1)])  # past the last sample: all in the set
     geo = poses.geometry("hip", plan, [SetSpec(exercise, 60, 1)], t.copy(), t)
     assert geo.x[-1] < -0.05

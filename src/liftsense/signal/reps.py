@@ -247,6 +247,7 @@ def _to_results(
         if stuck:
             chunk = chunk[:-1]
         reps: list[RepResult] = []
+        unseen = sum(r.unseen_back for r in chunk)
         starts = [r.out_on for r in chunk]
         ends = [r.back_arr for r in chunk]
         for k in range(len(chunk) - 1):
@@ -286,7 +287,6 @@ def _to_results(
                     cp,
                 )
             )
-        unseen = len(chunk) - len(reps)
         chunk = [r for r in chunk if not r.unseen_back]
         size = np.array([r.rom_m for r in reps])
         keep = size >= _MIN_REL_ROM * median(size)

@@ -108,7 +108,7 @@ def completed_outs(raw: list[RawRep], fs: float, *, ecc_first: bool) -> list[Raw
     if ecc_first:
         return raw
     sets = split_sets([r for r in raw if not r.cut], fs)
-    whole: list[RawRep] = []
+    whole: set[int] = set()  # the ids of the reps completed
     for done in sets:
         if len(done) < 3:
             continue
@@ -116,18 +116,18 @@ def completed_outs(raw: list[RawRep], fs: float, *, ecc_first: bool) -> list[Raw
         size = median([r.level1 - r.level0 for r in done])
         took = median([r.out_arr - r.out_on for r in done])
         period = median_period(done)
-        whole += [
-            r
+        whole |= {
+            id(r)
             for r in raw
             if r.failed
             and not r.cut
             and last.out_on < r.out_on <= last.back_arr + _OUT_FOLLOWS * period
             and r.level1 - r.level0 >= _STALL_RANGE * size
             and r.out_arr - r.out_on < _STALL_SLOW * took
-        ]
+        }
     return [
         replace(r, failed=False, back_on=r.out_arr, back_arr=r.out_arr, unseen_back=True)
-        if any(r is q for q in whole)
+        if id(r) in whole
         else r
         for r in raw
     ]

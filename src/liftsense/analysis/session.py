@@ -227,14 +227,13 @@ class SessionAnalysis:
 
 
 def reps_text(reps: int, failed: int, unrecorded_s: float, hidden: int = 0) -> str:
-    """A set's count as the tables show it: ``8 (+1 failed; 2.1 s unrecorded, 1 rep in it)``
-    (``hidden``: the reps counted untimed, in the unrecorded time; without any, ``10 (1
-    untimed)``: a last rep whose way back was lost in drift)."""
+    """A set's count as the tables show it: ``8 (+1 failed; 2.1 s unrecorded; 1 untimed)``
+    (``hidden``: the reps counted without timing, ``SetResult.hidden_reps``: those a dropout
+    hid, and a last rep whose way back was lost in drift)."""
     notes = [f"+{failed} failed"] if failed else []
     if unrecorded_s > 0:
-        inside = f", {hidden} rep{'s' if hidden > 1 else ''} in it" if hidden else ""
-        notes.append(f"{unrecorded_s:.1f} s unrecorded{inside}")
-    elif hidden:
+        notes.append(f"{unrecorded_s:.1f} s unrecorded")
+    if hidden:
         notes.append(f"{hidden} untimed")
     return f"{reps} ({'; '.join(notes)})" if notes else str(reps)
 

@@ -276,6 +276,26 @@ def test_a_squat_that_stalls_and_sinks_back_is_a_failed_attempt() -> None:
     assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
 
 
+def test_an_rdl_that_stalls_slowly_a_third_of_the_way_up_is_a_failed_attempt() -> None:
+    # at the hip without gyro, at 12.5 Hz: the first pass shows the last RDL's way back at 0.57
+    # of its way out, in 1.49 times the set's usual time: a third of the set's speed, a grind,
+    # though not slower in time than the 1.5 that a way back covering 0.7 of the way out needs
+    s = _grid_session(
+        "romanian_deadlift", "2-0-1-0", "hip", 12.5, 355, failed_last=True, gyro=False
+    )
+    found = detect(s.imu, exercise="romanian_deadlift")
+    assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
+
+
+def test_a_last_rep_a_dropout_follows_is_not_judged_stalled_on_its_bent_return() -> None:
+    # paused bench presses at the wrist, 12.5 Hz, no gyro; 1 s unrecorded 0.2 s after each set's
+    # last rep: the velocity stitched across it, high-passed, bends the first pass's level after
+    # the first set's last rep to 0.66 of its way out, and that rep is no failed attempt
+    s = _grid_session("bench_press", "2-0-1-0", "wrist", 12.5, 653, paused=True, gyro=False)
+    found = detect(drop_out(s.imu, s.truth.sets, 1.0, "end"), exercise="bench_press")
+    assert [(f.n_reps, f.failed_reps) for f in found] == [(6, 0), (10, 0)]
+
+
 def test_a_bench_press_left_on_the_chest_is_a_failed_attempt() -> None:
     # at the wrist the forearm's tilt barely shows the last press stalling and sinking back: the
     # rep found there sat at the bottom for 9 s (on the chest, until the spotter took the bar)

@@ -10,7 +10,9 @@ A rep found in the progress signal (see ``phases.find_reps``) can still be a fai
   median excursion. When it starts with the eccentric (a squat, a bench press), the concentric
   is the way back, which the drift control pulls to the start level; so the way back is judged
   in the first pass, before that control: it covers less than ``_STALL_RETURN`` of the way out,
-  and takes at least ``_STALL_SLOW_BACK`` times the set's median;
+  at a mean speed under ``_STALL_SPEED`` of the set's: the share of the way out it covers,
+  over its duration in units of the set's median way back. A grind is slow: 0.7 of the way in
+  1.5 times the usual time is the limit, and a third of the way in the usual time is under it;
 - an excursion after the last completed rep, of a fifth of the set's range or more (three
   tenths for a rep that starts with the eccentric; less for a load on an arc that starts flat,
   which gains little height early), that is too small to be a rep or never returns
@@ -36,7 +38,7 @@ import numpy.typing as npt
 from scipy.signal import find_peaks
 
 from liftsense.signal.movement import arc_fraction
-from liftsense.signal.phases import RawRep, reps_overlap
+from liftsense.signal.phases import RawRep, median_rep_len, reps_overlap
 from liftsense.signal.quantiles import median
 from liftsense.signal.repsets import median_period, next_starts, split_sets
 
@@ -47,7 +49,8 @@ IntArray = npt.NDArray[np.int64]
 _STALL_SLOW = 1.9
 _STALL_RANGE = 0.8
 _STALL_RETURN = 0.7
-_STALL_SLOW_BACK = 1.5
+#: A way back at under this share of the set's speed is a grind (``mark_stalled``).
+_STALL_SPEED = _STALL_RETURN / 1.5
 _ATTEMPT_SIZE = 0.2
 #: ... the height of an attempt that stalls this far along the way (see ``attempt_after``).
 _ATTEMPT_REACH = 0.3
@@ -71,27 +74,43 @@ def mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
 
 
 def mark_stalled(
-    raw: list[RawRep], first: list[RawRep], fs: float, *, ecc_first: bool
+    raw: list[RawRep],
+    first: list[RawRep],
+    fs: float,
+    *,
+    ecc_first: bool,
+    dropouts: IntArray | None = None,
 ) -> list[RawRep]:
     """``raw`` with the last completed rep of each set (``repsets.split_sets``; ``fs``: samples
     per second) flagged as failed when its concentric stalled short of lockout (see the module
-    docstring); ``first`` holds the first-pass reps."""
+    docstring); ``first`` holds the first-pass reps. A first-pass rep with one of the
+    ``dropouts`` (``[a, b)`` samples) after its far turnaround and less than half the set's
+    median rep after the plateau its return is read from does not judge the way back: the
+    velocity stitched across the dropout, high-passed, bends the level there."""
+    spans = np.empty((0, 2), dtype=np.int64) if dropouts is None else dropouts.reshape(-1, 2)
     sets = split_sets([r for r in raw if not r.cut], fs)
-    stalled = [s[-1] for s in sets if len(s) >= 3 and _stalled(s[-1], s[:-1], first, ecc_first)]
+    stalled = [
+        s[-1] for s in sets if len(s) >= 3 and _stalled(s[-1], s[:-1], first, ecc_first, spans)
+    ]
     return [replace(r, failed=True) if any(r is q for q in stalled) else r for r in raw]
 
 
-def _stalled(last: RawRep, rest: list[RawRep], first: list[RawRep], ecc_first: bool) -> bool:
+def _stalled(
+    last: RawRep, rest: list[RawRep], first: list[RawRep], ecc_first: bool, spans: IntArray
+) -> bool:
     """Whether the last rep of a set (after the reps ``rest``) stalled: see ``mark_stalled``."""
     if ecc_first:
-        back = last.back_arr - last.back_on
-        back_med = median([r.back_arr - r.back_on for r in rest])
-        return back >= _STALL_SLOW_BACK * back_med and any(
-            not f.failed
-            and reps_overlap(last, f)
-            and f.level1 - f.level2 < _STALL_RETURN * (f.level1 - f.level0)
-            for f in first
-        )
+        slow = (last.back_arr - last.back_on) / median([r.back_arr - r.back_on for r in rest])
+        reach = 0.5 * median_rep_len(rest)
+        for f in first:
+            if f.failed or not reps_overlap(last, f):
+                continue
+            if bool(((spans[:, 1] > f.ipk) & (spans[:, 0] < f.i1 + reach)).any()):
+                continue
+            covered = (f.level1 - f.level2) / (f.level1 - f.level0)
+            if covered < _STALL_RETURN and covered < _STALL_SPEED * slow:
+                return True
+        return False
     con = last.out_arr - last.out_on
     con_med = median([r.out_arr - r.out_on for r in rest])
     size_med = median([r.excursion for r in rest])

@@ -168,7 +168,7 @@ def reps_in_window(
         raw = [r for r in raw if not (r.failed and any(a <= r.out_on <= b for a, b in spans))]
         raw += edges
     raw = drop_posture_outliers(unit, fs, raw, open_start=open_start, open_end=open_end)
-    raw = mark_stalled(raw, first, fs, ecc_first=ecc_first)
+    raw = mark_stalled(raw, first, fs, ecc_first=ecc_first, dropouts=drops)
     # a rotation is linear in the way along; a height on an arc is not
     along = arc if kind == "displacement" else 0.0
     raw += attempt_after(raw, s_first, fs, ecc_first=ecc_first, arc_rad=along, dropouts=drops)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -113,3 +114,19 @@ def test_a_folder_without_the_real_sets_is_refused_with_what_it_lacks(tmp_path: 
     assert "does not hold ebbelaar_barbell_metamotion/labels.csv" in out.stderr
     assert "muvr_pebble_wrist/labels.csv" not in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def _acc(t_s: np.ndarray, vertical: np.ndarray) -> pd.DataFrame:
+    """Acc (m/s²) of a sensor held upright that moves vertically with ``vertical`` (m/s²)."""
+    index = pd.DatetimeIndex(pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(t_s, "s"))
+    zeros = np.zeros(t_s.size)
+    return pd.DataFrame({"x": zeros, "y": zeros, "z": 9.81 + vertical}, index=index.rename("t"))
+
+
+def test_a_recording_holds_as_many_cycles_as_its_length_over_its_cadence(ev: ModuleType) -> None:
+    t = np.arange(0, 20, 0.02)
+    # 2-s reps: 10 on record
+    assert ev.cycles_on_record(_acc(t, np.sin(2 * np.pi * t / 2.0))) == pytest.approx(10, abs=0.2)
+    # two peaks a rep (a squat at the wrist): counted as cycles of half a rep, never fewer
+    doubled = np.sin(2 * np.pi * t / 2.0) + 1.5 * np.sin(2 * np.pi * t / 1.0)
+    assert ev.cycles_on_record(_acc(t, doubled)) == pytest.approx(20, abs=0.4)

@@ -166,10 +166,11 @@ def _turned_stretches(
 
 
 def dominant_period_s(
-    sig: FloatArray, fs_hz: float, lo_s: float = 0.6, hi_s: float = 15.0
+    sig: FloatArray, fs_hz: float, lo_s: float = 0.6, hi_s: float = 15.0, *, first: bool = False
 ) -> float:
-    """Period (s) of the highest autocorrelation peak of ``sig`` between ``lo_s`` and ``hi_s``;
-    NaN if there is none (too short, or no repetition)."""
+    """Period (s) of the highest autocorrelation peak of ``sig`` between ``lo_s`` and ``hi_s``
+    (with ``first``: of the first peak there, the shortest lag at which it repeats); NaN if
+    there is none (too short, or no repetition)."""
     n = sig.size
     lo, hi = int(lo_s * fs_hz), min(int(hi_s * fs_hz), n // 2)
     if hi <= lo + 2:
@@ -186,7 +187,8 @@ def dominant_period_s(
     peaks = np.flatnonzero(inner) + 1
     if peaks.size == 0:
         return math.nan
-    return float((lo + peaks[np.argmax(seg[peaks])]) / fs_hz)
+    best = peaks[0] if first else peaks[np.argmax(seg[peaks])]
+    return float((lo + best) / fs_hz)
 
 
 def vertical_motion(

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import find_peaks
 
+from liftsense.signal.dropouts import in_dropouts
 from liftsense.signal.movement import arc_fraction
 from liftsense.signal.phases import RawRep, median_rep_len, reps_overlap
 from liftsense.signal.quantiles import median
@@ -89,10 +90,10 @@ def mark_stalled(
     velocity stitched across the dropout, high-passed, bends the level there."""
     spans = np.empty((0, 2), dtype=np.int64) if dropouts is None else dropouts.reshape(-1, 2)
     sets = split_sets([r for r in raw if not r.cut], fs)
-    stalled = [
-        s[-1] for s in sets if len(s) >= 3 and _stalled(s[-1], s[:-1], first, ecc_first, spans)
-    ]
-    return [replace(r, failed=True) if any(r is q for q in stalled) else r for r in raw]
+    stalled = {
+        id(s[-1]) for s in sets if len(s) >= 3 and _stalled(s[-1], s[:-1], first, ecc_first, spans)
+    }
+    return [replace(r, failed=True) if id(r) in stalled else r for r in raw]
 
 
 def _stalled(
@@ -105,7 +106,7 @@ def _stalled(
         for f in first:
             if f.failed or not reps_overlap(last, f):
                 continue
-            if bool(((spans[:, 1] > f.ipk) & (spans[:, 0] < f.i1 + reach)).any()):
+            if in_dropouts(spans, [f.ipk], [f.i1 + reach])[0] > 0:
                 continue
             covered = (f.level1 - f.level2) / (f.level1 - f.level0)
             if covered < _STALL_RETURN and covered < _STALL_SPEED * slow:

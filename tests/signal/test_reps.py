@@ -296,6 +296,25 @@ def test_a_last_rep_a_dropout_follows_is_not_judged_stalled_on_its_bent_return()
     assert [(f.n_reps, f.failed_reps) for f in found] == [(6, 0), (10, 0)]
 
 
+def test_a_last_hip_thrust_whose_slow_lowering_drift_hid_is_counted_as_a_rep() -> None:
+    # at the bar, 25 Hz, noisy and without gyro, 6-s lowerings, and 1 s unrecorded 0.2 s after
+    # each set's last rep: the first set's last thrust shows only its way up (the drift control
+    # loses the lowering), found after the set as an excursion that goes out as far and as
+    # quickly as the set's reps: the last rep, not a failed attempt
+    s = _grid_session("hip_thrust", "6-0-1-0", "bar", 25.0, 419, gyro=False, **NOISY_SENSOR)
+    found = detect(drop_out(s.imu, s.truth.sets, 1.0, "end"), exercise="hip_thrust")
+    assert [(f.n_reps, f.failed_reps) for f in found[:1]] == [(6, 0)]
+
+
+def test_the_level_bridged_across_a_dropout_after_a_set_completes_no_rep() -> None:
+    # hip thrusts at the bar, 12.5 Hz, noisy, no gyro; 1 s unrecorded 0.2 s after each set's
+    # last rep: the first pass steps up across it, after the first set's last rep, by 0.83 of
+    # the set's way up and as quickly; a way out not on record completes no rep
+    s = _grid_session("hip_thrust", "3-1-1-1", "bar", 12.5, 407, gyro=False, **NOISY_SENSOR)
+    found = detect(drop_out(s.imu, s.truth.sets, 1.0, "end"), exercise="hip_thrust")
+    assert [f.n_reps for f in found] == [6, 10]
+
+
 def test_a_bench_press_left_on_the_chest_is_a_failed_attempt() -> None:
     # at the wrist the forearm's tilt barely shows the last press stalling and sinking back: the
     # rep found there sat at the bottom for 9 s (on the chest, until the spotter took the bar)

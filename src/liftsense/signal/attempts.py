@@ -25,7 +25,8 @@ whose last rep it follows (``attempts_ending``).
 A "failed attempt" right after the last rep that went out the whole way, as quickly as the set's
 reps, is no attempt where reps start with the concentric: a stalled concentric falls short. It
 is the last rep, whose slow way back (a 6-s lowering) the drift of a noisy accelerometer hid,
-with no rep after it to pin the velocity at its end (``completed_outs``).
+with no rep after it to pin the velocity at its end (``completed_outs``); if its way out is on
+record: a dropout in it steps the level bridged across it as far.
 """
 
 from __future__ import annotations
@@ -118,15 +119,19 @@ def _stalled(
     return con >= _STALL_SLOW * con_med and last.excursion < _STALL_RANGE * size_med
 
 
-def completed_outs(raw: list[RawRep], fs: float, *, ecc_first: bool) -> list[RawRep]:
+def completed_outs(
+    raw: list[RawRep], fs: float, *, ecc_first: bool, dropouts: IntArray | None = None
+) -> list[RawRep]:
     """``raw`` with each failed attempt that completes a set's last rep marked ``unseen_back``
     (see the module docstring): where reps start with the concentric, a failed, uncut rep that
     starts after the last rep of a set of three or more (``repsets.split_sets``; ``fs``:
     samples per second) within ``_OUT_FOLLOWS`` of their median period of its end, and goes
     out at least ``_STALL_RANGE`` of their median way out in under ``_STALL_SLOW`` times
-    their median time."""
+    their median time, on record: none of the ``dropouts`` (``[a, b)`` samples) in its way
+    out, where the level bridged across one can step as far."""
     if ecc_first:
         return raw
+    spans = np.empty((0, 2), dtype=np.int64) if dropouts is None else dropouts.reshape(-1, 2)
     sets = split_sets([r for r in raw if not r.cut], fs)
     whole: set[int] = set()  # the ids of the reps completed
     for done in sets:
@@ -144,6 +149,7 @@ def completed_outs(raw: list[RawRep], fs: float, *, ecc_first: bool) -> list[Raw
             and last.out_on < r.out_on <= last.back_arr + _OUT_FOLLOWS * period
             and r.level1 - r.level0 >= _STALL_RANGE * size
             and r.out_arr - r.out_on < _STALL_SLOW * took
+            and not in_dropouts(spans, [r.out_on], [r.ipk])[0]
         }
     return [
         replace(r, failed=False, back_on=r.out_arr, back_arr=r.out_arr, unseen_back=True)
@@ -212,7 +218,8 @@ def _attempt(
     done: list[RawRep], s: FloatArray, fs: float, least: float, dropouts: IntArray | None
 ) -> list[RawRep]:
     """The failed attempt of ``attempt_after`` after the set ``done``: the first peak of ``s``
-    within 8 s of its last rep whose prominence reaches ``least`` of the set's range."""
+    within 8 s of its last rep whose prominence reaches ``least`` of the set's range, from the
+    foot of that prominence out to the peak."""
     rom = median([r.excursion for r in done])
     a = math.ceil(done[-1].back_arr)
     b = min(a + int(8 * fs), s.size)
@@ -221,14 +228,15 @@ def _attempt(
     peaks, props = find_peaks(s[a:b], prominence=least * rom)
     peaks += a
     # a peak inside a dropout or at its end is the level bridged across it, not a movement
+    bases = props["left_bases"] + a
     if dropouts is not None and dropouts.size:
         held = ((peaks[:, None] >= dropouts[:, 0]) & (peaks[:, None] <= dropouts[:, 1])).any(axis=1)
-        peaks, bases = peaks[~held], props["left_bases"][~held]
-    else:
-        bases = props["left_bases"]
+        peaks, bases = peaks[~held], bases[~held]
     if peaks.size == 0:
         return []
     p = int(peaks[0])
-    t = float(a + bases[0])
-    lvl = float(s[p])
-    return [RawRep(t, float(p), float(p), float(p), lvl, lvl, lvl, int(t), p, p, True)]
+    i = int(bases[0])
+    l0, l1 = float(s[i]), float(s[p])
+    # it arrives where it first reaches 90 % of the way to its peak, as a rep's way out does
+    arr = float(i + np.argmax(s[i : p + 1] >= l0 + 0.9 * (l1 - l0)))
+    return [RawRep(float(i), arr, float(p), float(p), l0, l1, l1, i, p, p, True)]

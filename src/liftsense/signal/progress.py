@@ -173,7 +173,7 @@ def reps_in_window(
     along = arc if kind == "displacement" else 0.0
     raw += attempt_after(raw, s_first, fs, ecc_first=ecc_first, arc_rad=along, dropouts=drops)
     if kind == "displacement":  # a rotation does not drift: its reps' ways back are seen
-        raw = completed_outs(raw, fs, ecc_first=ecc_first)
+        raw = completed_outs(raw, fs, ecc_first=ecc_first, dropouts=drops)
     if median_turn_deg(unit, raw) > _MAX_REP_TURN_DEG:
         return [], disp, kind, ecc_first
     if kind == "rotation":

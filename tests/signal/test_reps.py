@@ -296,6 +296,17 @@ def test_a_last_rep_a_dropout_follows_is_not_judged_stalled_on_its_bent_return()
     assert [(f.n_reps, f.failed_reps) for f in found] == [(6, 0), (10, 0)]
 
 
+def test_a_stalled_rdl_whose_start_a_dropout_hid_is_a_failed_attempt() -> None:
+    # at the hip, 50 Hz, noisy; 1 s unrecorded from 0.2 s after each set's last rep, where the
+    # failed attempt starts down: its way out on record is three quarters of the set's, and
+    # the stall a third of the way up comes back 0.77-0.79 of that, but 0.58-0.61 of the set's
+    s = _grid_session(
+        "romanian_deadlift", "2-0-1-0", "hip", 50.0, 380, failed_last=True, **NOISY_SENSOR
+    )
+    found = detect(drop_out(s.imu, s.truth.sets, 1.0, "end"), exercise="romanian_deadlift")
+    assert [(f.n_reps, f.failed_reps) for f in found] == [(5, 1), (9, 1)]
+
+
 def test_a_last_hip_thrust_whose_slow_lowering_drift_hid_is_counted_as_a_rep() -> None:
     # at the bar, 25 Hz, noisy and without gyro, 6-s lowerings, and 1 s unrecorded 0.2 s after
     # each set's last rep: the first set's last thrust shows only its way up (the drift control

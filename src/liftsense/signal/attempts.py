@@ -9,10 +9,11 @@ A rep found in the progress signal (see ``phases.find_reps``) can still be a fai
   ``_STALL_SLOW`` times the set's median and covers less than ``_STALL_RANGE`` of the set's
   median excursion. When it starts with the eccentric (a squat, a bench press), the concentric
   is the way back, which the drift control pulls to the start level; so the way back is judged
-  in the first pass, before that control: it covers less than ``_STALL_RETURN`` of the way out,
-  at a mean speed under ``_STALL_SPEED`` of the set's: the share of the way out it covers,
-  over its duration in units of the set's median way back. A grind is slow: 0.7 of the way in
-  1.5 times the usual time is the limit, and a third of the way in the usual time is under it;
+  in the first pass, before that control: it covers less than ``_STALL_RETURN`` of the way out
+  (or of the set's usual way out, where a dropout in this one cut it short), at a mean speed
+  under ``_STALL_SPEED`` of the set's: the share of the way out it covers, over its duration
+  in units of the set's median way back. A grind is slow: 0.7 of the way in 1.5 times the
+  usual time is the limit, and a third of the way in the usual time is under it;
 - an excursion after the last completed rep, of a fifth of the set's range or more (three
   tenths for a rep that starts with the eccentric; less for a load on an arc that starts flat,
   which gains little height early), that is too small to be a rep or never returns
@@ -88,7 +89,9 @@ def mark_stalled(
     docstring); ``first`` holds the first-pass reps. A first-pass rep with one of the
     ``dropouts`` (``[a, b)`` samples) after its far turnaround and less than half the set's
     median rep after the plateau its return is read from does not judge the way back: the
-    velocity stitched across the dropout, high-passed, bends the level there."""
+    velocity stitched across the dropout, high-passed, bends the level there. One with a
+    dropout in its way out measures its way back against the set's usual way out in the first
+    pass where that is further: the start of the way out went unrecorded."""
     spans = np.empty((0, 2), dtype=np.int64) if dropouts is None else dropouts.reshape(-1, 2)
     sets = split_sets([r for r in raw if not r.cut], fs)
     stalled = {
@@ -104,12 +107,22 @@ def _stalled(
     if ecc_first:
         slow = (last.back_arr - last.back_on) / median([r.back_arr - r.back_on for r in rest])
         reach = 0.5 * median_rep_len(rest)
+        # the set's way out in the first pass, for a way out a dropout cut short
+        outs = [
+            f.level1 - f.level0
+            for f in first
+            if not f.failed and any(reps_overlap(r, f) for r in rest)
+        ]
+        usual = median(outs) if outs else 0.0
         for f in first:
             if f.failed or not reps_overlap(last, f):
                 continue
             if in_dropouts(spans, [f.ipk], [f.i1 + reach])[0] > 0:
                 continue
-            covered = (f.level1 - f.level2) / (f.level1 - f.level0)
+            out = f.level1 - f.level0
+            if in_dropouts(spans, [f.out_on], [f.ipk])[0] > 0:
+                out = max(out, usual)
+            covered = (f.level1 - f.level2) / out
             if covered < _STALL_RETURN and covered < _STALL_SPEED * slow:
                 return True
         return False

@@ -66,6 +66,11 @@ _ATTEMPT_ECC_SLOW = 2.0
 _OUT_FOLLOWS = 0.3
 
 
+def _spans(dropouts: IntArray | None) -> IntArray:
+    """The ``[a, b)`` sample spans of ``dropouts``, none for None."""
+    return np.empty((0, 2), dtype=np.int64) if dropouts is None else dropouts.reshape(-1, 2)
+
+
 def mark_abnormal(raw: list[RawRep]) -> list[RawRep]:
     """Flag as failed a rep whose movements take over 2.5 times the set's median: a grind
     that stalled, was lowered and dumped, rather than a rep."""
@@ -92,7 +97,7 @@ def mark_stalled(
     velocity stitched across the dropout, high-passed, bends the level there. One with a
     dropout in its way out measures its way back against the set's usual way out in the first
     pass where that is further: the start of the way out went unrecorded."""
-    spans = np.empty((0, 2), dtype=np.int64) if dropouts is None else dropouts.reshape(-1, 2)
+    spans = _spans(dropouts)
     sets = split_sets([r for r in raw if not r.cut], fs)
     stalled = {
         id(s[-1]) for s in sets if len(s) >= 3 and _stalled(s[-1], s[:-1], first, ecc_first, spans)
@@ -144,7 +149,7 @@ def completed_outs(
     out, where the level bridged across one can step as far."""
     if ecc_first:
         return raw
-    spans = np.empty((0, 2), dtype=np.int64) if dropouts is None else dropouts.reshape(-1, 2)
+    spans = _spans(dropouts)
     sets = split_sets([r for r in raw if not r.cut], fs)
     whole: set[int] = set()  # the ids of the reps completed
     for done in sets:
@@ -241,10 +246,9 @@ def _attempt(
     peaks, props = find_peaks(s[a:b], prominence=least * rom)
     peaks += a
     # a peak inside a dropout or at its end is the level bridged across it, not a movement
-    bases = props["left_bases"] + a
-    if dropouts is not None and dropouts.size:
-        held = ((peaks[:, None] >= dropouts[:, 0]) & (peaks[:, None] <= dropouts[:, 1])).any(axis=1)
-        peaks, bases = peaks[~held], bases[~held]
+    spans = _spans(dropouts)
+    held = ((peaks[:, None] >= spans[:, 0]) & (peaks[:, None] <= spans[:, 1])).any(axis=1)
+    peaks, bases = peaks[~held], props["left_bases"][~held] + a
     if peaks.size == 0:
         return []
     p = int(peaks[0])

@@ -157,17 +157,37 @@ def test_reps_a_dropout_cut_into_are_counted_though_most_of_the_step_was_recorde
 
 
 def test_the_rhythm_a_dropout_is_held_to_loosens_with_the_periods_it_spans() -> None:
-    fs = 10.0  # a rep every 30 samples: 3 s
-    moving = np.ones(210)
-    drop = np.array([[95, 125]])
+    fs = 10.0  # a rep every 30 samples: 3 s, six steps of it on record
+    moving = np.ones(300)
+    before = [0.0, 30.0, 60.0, 90.0, 120.0, 150.0]
+    drop = np.array([[185, 215]])
     # the reps around the dropout lie 2.7 periods apart: three periods that were each a
-    # tenth shorter than the set's median, within a quarter period times sqrt(3 / 2)
-    quick = np.array([0.0, 30.0, 60.0, 141.0, 171.0])
-    assert hidden_reps(quick, drop, moving, fs) == 2
+    # tenth shorter than the set's median, within a quarter period times sqrt(3 / 2) and the
+    # period's own uncertainty from six steps
+    assert hidden_reps(np.array([*before, 231.0, 261.0]), drop, moving, fs) == 2
     # 2.6 periods is out of rhythm: a pause
-    assert hidden_reps(np.array([0.0, 30.0, 60.0, 138.0, 168.0]), drop, moving, fs) == 0
-    # over two periods it stays a quarter period: 2.3 periods is out of rhythm
-    assert hidden_reps(np.array([0.0, 30.0, 60.0, 129.0, 159.0]), drop, moving, fs) == 0
+    assert hidden_reps(np.array([*before, 228.0, 258.0]), drop, moving, fs) == 0
+    # over two periods it stays near a quarter period: 2.3 periods is out of rhythm
+    assert hidden_reps(np.array([*before, 219.0, 249.0]), drop, moving, fs) == 0
+
+
+def test_a_period_from_one_step_holds_the_step_across_a_dropout_to_its_rhythm_loosely() -> None:
+    fs = 10.0
+    moving = np.ones(150)
+    # a five-rep set that a dropout cut in the middle: reps 1, 2 and 5 found, the one step
+    # between reps 1 and 2 (3.2 s) a little longer than the three after it (2.8 s each)
+    starts = np.array([0.0, 32.0, 117.0])
+    drop = np.array([[45, 75]])
+    # 2.66 of that step: out of rhythm against a period known to a quarter period, but the
+    # period is one step's guess, off by as much as any one step is
+    assert hidden_reps(starts, drop, moving, fs) == 2
+    # still, the dropout's edges must be moving: a lifter who paused there stood still
+    still = moving.copy()
+    still[35:45] = 0.0
+    assert hidden_reps(starts, drop, still, fs) == 0
+    # and a step half-way between whole numbers of periods keeps no rhythm, however few
+    # steps gave the period
+    assert hidden_reps(np.array([0.0, 30.0, 135.0]), np.array([[40, 110]]), moving, fs) == 0
 
 
 def test_in_dropouts_counts_the_samples_each_span_shares_with_them() -> None:

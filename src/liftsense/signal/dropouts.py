@@ -30,16 +30,16 @@ Below ``DROPOUT_S`` the bridge is the better guess: on the evaluation grid
 and the bridge times them better below that.
 
 What the lifter did inside a dropout stays unknown, and a rep it hides for the most part is not
-found. Between two reps that a dropout comes between, and that lie a whole number of the set's
-rep periods apart (within a quarter period over two periods, and more over more of them,
-as the small differences between periods add up: the set kept its rhythm), the reps that rhythm
-leaves room for are counted all the same (``hidden_reps``): when the sensor was moving at both
-edges of the dropout (the set went on through it; a lifter who paused between reps there stood
-still, or re-racked the bar out of rhythm), and when no more than two periods of the step
-between the reps were recorded (the rep before and one more: the reps the dropout cuts into may
-be lost as well; a longer stretch on record is a pause), or dropouts cut into each of the reps
-the rhythm leaves room for, and what of them is on record moves like the set's reps (a
-dropout across the turn from one rep to the next can lose both, and leave most of them on
+found. Between two reps that a dropout comes between, and that lie a whole number of the set's rep
+periods apart (within a quarter period over two periods, and more over more of them, as the small
+differences between periods add up, and more where few steps gave the period: the set kept its
+rhythm), the reps that rhythm leaves room for are counted all the same (``hidden_reps``): when the
+sensor was moving at both edges of the dropout (the set went on through it; a lifter who paused
+between reps there stood still, or re-racked the bar out of rhythm), and when no more than two
+periods of the step between the reps were recorded (the rep before and one more: the reps the
+dropout cuts into may be lost as well; a longer stretch on record is a pause), or dropouts cut into
+each of the reps the rhythm leaves room for, and what of them is on record moves like the set's
+reps (a dropout across the turn from one rep to the next can lose both, and leave most of them on
 record; a lifter who paused for two periods, the dropout in the middle, moved less).
 """
 
@@ -78,8 +78,13 @@ _EDGE_MOTION = 0.25
 #: How far (in rep periods) the reps either side of a dropout may lie from two periods apart
 #: and still keep the set's rhythm through it; from ``n`` periods, ``sqrt(n / 2)`` times that:
 #: each period of a set is a little longer or shorter than the next, and the differences add
-#: up like independent errors.
+#: up like independent errors. The period is itself a median of the ``k`` steps recorded
+#: whole, off by about one step's spread over ``sqrt(k)``, and ``n`` times that in ``n``
+#: periods: the tolerance is ``_RHYTHM * sqrt((n + n**2 / k) / 2)``, wider where one or two
+#: steps gave the period (a five-rep set that a dropout cut in the middle); but never
+#: ``_RHYTHM_MOST``: a step about half-way between two whole numbers of periods keeps no rhythm.
 _RHYTHM = 0.25
+_RHYTHM_MOST = 0.4
 #: How much of a step between two reps (in rep periods) may have been recorded, the rep before
 #: the dropout included, for the step to hold reps the dropout hid: more, and the lifter was on
 #: record between the reps (a pause, a re-rack) for longer than the reps the dropout could hide
@@ -231,17 +236,17 @@ def in_dropouts(spans: IntArray, lo: npt.ArrayLike, hi: npt.ArrayLike) -> FloatA
 
 
 def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: float) -> int:
-    """How many reps the dropouts ``spans`` (``[a, b)`` grid samples) hid in a set whose found
-    reps start at the grid samples ``starts`` (in order): for each pair of consecutive reps with
-    a dropout between their starts, one less than the number of rep periods between them (the
-    period: the median step between the set's other consecutive reps; the number within
-    ``_RHYTHM * sqrt(m / 2)`` of a whole one, ``m``); only where no more than
-    ``_RECORDED_PERIODS`` periods of the step were recorded or dropouts cut into each of those
-    reps (``_cut_into``), and where ``motion`` (the sensor's movement on the grid, a
-    non-negative measure such as the deviation of its low-passed acceleration from its slow
-    mean) averages, over ``_EDGE_S`` both before and after the dropout, at least
-    ``_EDGE_MOTION`` of its usual average over a step between reps (the median over the steps
-    recorded throughout). See the module's docstring."""
+    """How many reps the dropouts ``spans`` (``[a, b)`` grid samples) hid in a set whose found reps
+    start at the grid samples ``starts`` (in order): for each pair of consecutive reps with a
+    dropout between their starts, one less than the number of rep periods between them (the period:
+    the median step between the set's other consecutive reps, over ``k`` of them; the number within
+    ``_RHYTHM * sqrt((m + m**2 / k) / 2)``, at most ``_RHYTHM_MOST``, of a whole one, ``m``); only
+    where no more than ``_RECORDED_PERIODS`` periods of the step were recorded or dropouts cut into
+    each of those reps (``_cut_into``), and where ``motion`` (the sensor's movement on the grid, a
+    non-negative measure such as the deviation of its low-passed acceleration from its slow mean)
+    averages, over ``_EDGE_S`` both before and after the dropout, at least ``_EDGE_MOTION`` of its
+    usual average over a step between reps (the median over the steps recorded throughout). See the
+    module's docstring."""
     if starts.size < 2 or not spans.size:
         return 0
     steps = np.diff(starts)
@@ -251,6 +256,7 @@ def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: 
     if not whole.any():
         return 0
     period = median(steps[whole])
+    n_whole = int(whole.sum())
     n_edge = max(int(_EDGE_S * fs_hz), 1)
     usual = [
         float(np.mean(motion[int(a) : int(b) + 1]))
@@ -261,7 +267,9 @@ def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: 
     hidden = 0
     for k in np.flatnonzero(unrec > 0):
         n = round(steps[k] / period) - 1
-        if n < 1 or abs(steps[k] / period - (n + 1)) > _RHYTHM * math.sqrt((n + 1) / 2):
+        m = n + 1
+        rhythm = min(_RHYTHM * math.sqrt((m + m * m / n_whole) / 2), _RHYTHM_MOST)
+        if n < 1 or abs(steps[k] / period - m) > rhythm:
             continue  # out of rhythm: a pause
         on_record = steps[k] - unrec[k] > _RECORDED_PERIODS * period
         if on_record and not _cut_into(spans, motion, lo[k], steps[k], n, moves):

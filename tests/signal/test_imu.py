@@ -42,6 +42,23 @@ def test_prepare_resamples_to_50_hz_and_keeps_the_signal() -> None:
         assert np.abs(u.acc[inner, 2] - want[inner]).max() < 0.02
 
 
+def test_the_native_rate_of_a_long_jittery_recording_with_gaps_is_its_usual_step() -> None:
+    # 10 min at 200 Hz: the rate is measured on a subset of the 120,000 steps, and neither
+    # the timestamps' jitter (a BLE clock: +-1 ms) nor the steps a gap and a burst of a
+    # slower rate make move it
+    rng = np.random.default_rng(3)
+    rate = 200.0
+    acc = _bouncing(rate, 600.0)
+    frame = _frame(acc, rate)
+    jitter = pd.to_timedelta(rng.uniform(-1e-3, 1e-3, len(acc)), unit="s")
+    frame.index = pd.DatetimeIndex(frame.index + jitter, name="t")
+    t_s = (frame.index.asi8 - frame.index.asi8[0]) / 1e9
+    holed = frame[
+        ~((t_s > 100) & (t_s < 102)) & ~((t_s > 300) & (t_s < 330) & (np.arange(len(t_s)) % 2 == 1))
+    ]
+    assert prepare(holed).native_rate_hz == pytest.approx(rate, rel=0.01)
+
+
 def test_prepare_flags_long_gaps_only() -> None:
     frame = _frame(_bouncing(50.0, 40.0), 50.0)
     t_s = (frame.index.asi8 - frame.index.asi8[0]) / 1e9

@@ -44,6 +44,8 @@ WORK_RATE_HZ = 50.0
 #: Native gaps longer than this are not bridged by interpolation (samples flagged in ``gap``).
 MAX_BRIDGED_GAP_S = 5.0
 _MIN_DURATION_S = 3.0
+#: How many of the steps between samples measure the native rate (``_typical_step_ns``).
+_RATE_STEPS = 20_000
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,14 @@ def block_mean(x: FloatArray | F32Array, k: int) -> FloatArray:
     return out
 
 
+def _typical_step_ns(ns: IntArray) -> float:
+    """The median step between the sorted, distinct sample times ``ns`` (ns), over at most
+    about ``_RATE_STEPS`` steps spread evenly through them: as good a measure of the native
+    rate, and a fraction of the time over an hour's samples."""
+    s = max(1, (ns.size - 1) // _RATE_STEPS)
+    return float(np.median(ns[1::s] - ns[:-1:s]))
+
+
 def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
     """Validate IMU input and resample it to a uniform ``fs_hz`` grid.
 
@@ -173,8 +183,7 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
             "units and scale of the acc stream"
         )
     dt = np.diff(t)
-    # sorted without repeats, so every step is positive; the integer steps' median is quick
-    native = 1e9 / float(np.median(np.diff(ns))) if ns.size > 1 else fs_hz
+    native = 1e9 / _typical_step_ns(ns) if ns.size > 1 else fs_hz
     grid = np.arange(0.0, t[-1], 1.0 / fs_hz)
     k = round(native / fs_hz)
     big = np.flatnonzero(dt > MAX_BRIDGED_GAP_S)

@@ -6,11 +6,10 @@ cleaner progress signal than a small vertical displacement seen through a sensor
 disagree on scale. The one that yields more complete reps wins, unless the rotation's reps are
 much shorter than the displacement's, or come about twice as often or in pairs inside them (a
 wrist tilting forth and back within each rep shows two rotation peaks per rep), or vary in
-length far more than the displacement's (a wrist wobbling through a pause splits a rep; reps a
-dropout cut into are left out of that, their lengths not being on record). A rotation rep that
-stands apart from the set after a pause, such as re-racking, is left out of that comparison, and
-wins nothing: without it, the rotation needs more reps, reps much more alike in length, or a
-displacement whose reps reach into a dropout.
+length far more than the displacement's (a wrist wobbling through a pause splits a rep). A
+rotation rep that stands apart from the set after a pause, such as re-racking, is left out of
+that comparison, and wins nothing: without it, the rotation needs more reps, reps much more
+alike in length, or a displacement whose reps reach into a dropout.
 """
 
 from __future__ import annotations
@@ -159,14 +158,8 @@ def rotation_reps(
         # clock, as in a tie (reps much more alike in length), or the displacement's count
         # in doubt (a rep of it reaches into a dropout, which hides where it ends)
         main_r = _main_set(raw_r, fs)
-        done = [r for r in raw_d if not r.failed]
-        cut_d = cut_by(done, dropouts)
-        in_doubt = bool(cut_d.any())
-        # a rep a dropout cut into has no length on record: the others measure, three or more
-        seen_r = [r for r, c in zip(main_r, cut_by(main_r, dropouts), strict=True) if not c]
-        seen_d = [r for r, c in zip(done, cut_d, strict=True) if not c]
-        cv_r = cv_of(seen_r if len(seen_r) >= 3 else main_r, "length")
-        cv_d = cv_of(seen_d if len(seen_d) >= 3 else done, "length")
+        cv_r, cv_d = cv_of(main_r, "length"), cv_of(raw_d, "length")
+        in_doubt = bool(cut_by([r for r in raw_d if not r.failed], dropouts).any())
         better = (
             better
             and (len(main_r) > done_d or cv_r < 0.5 * cv_d or in_doubt)

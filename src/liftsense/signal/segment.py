@@ -35,6 +35,7 @@ _GYRO_ACTIVE_RADPS = 0.2
 _MIN_ACTIVE_S = 1.5
 _STEP_RMS_S = 3.0
 _WALK_RATE_HZ = 12.5
+#: The gyro's bias is the median of about this many samples spread through the recording.
 _BIAS_SAMPLES = 20_000
 
 Window = tuple[int, int]
@@ -82,7 +83,6 @@ def _activity(u: UniformImu) -> BoolArray:
         turn[h:-h] = row_norm(unit[2 * h :] - unit[: -2 * h]) / (2 * h / fs)
     active |= turn > _TILT_ACTIVE_RADPS
     if u.gyro is not None:
-        # the gyro's bias: the median of every few samples is as good, and quicker
         few = u.gyro[:: max(1, u.gyro.shape[0] // _BIAS_SAMPLES)]
         w = u.gyro - np.median(few, axis=0)
         active |= moving_rms(row_square(w), int(fs)) > _GYRO_ACTIVE_RADPS

@@ -56,7 +56,7 @@ from liftsense.emulate.scenarios import FULL_BODY_EXERCISES, NOISY_SENSOR, evalu
 from liftsense.errors import AnalysisError
 from liftsense.signal.exercises import exercise_info
 from liftsense.signal.filters import lowpass
-from liftsense.signal.imu import prepare
+from liftsense.signal.imu import prepare, row_norm
 from liftsense.signal.kinematics import dominant_period_s
 from liftsense.signal.reps import SetResult, detect
 from liftsense.units import G_MPS2
@@ -405,9 +405,7 @@ def cycles_on_record(imu: pd.DataFrame) -> float:
     lp = lowpass(u.acc, u.fs_hz, 3.0)
     centred = lp - lp.mean(axis=0)
     main = centred @ np.linalg.svd(centred, full_matrices=False)[2][0]
-    periods = [
-        dominant_period_s(s, u.fs_hz, first=True) for s in (np.linalg.norm(lp, axis=1), main)
-    ]
+    periods = [dominant_period_s(s, u.fs_hz, first=True) for s in (row_norm(lp), main)]
     finite = [p for p in periods if np.isfinite(p)]
     return float(u.t_s[-1] / min(finite)) if finite else float("inf")
 

@@ -81,9 +81,10 @@ _EDGE_MOTION = 0.25
 #: up like independent errors. The period is itself a median of the ``k`` steps recorded
 #: whole, off by about one step's spread over ``sqrt(k)``, and ``n`` times that in ``n``
 #: periods: the tolerance is ``_RHYTHM * sqrt((n + n**2 / k) / 2)``, wider where one or two
-#: steps gave the period (a five-rep set that a dropout cut in the middle); but never
-#: ``_RHYTHM_MOST``: a step about half-way between two whole numbers of periods keeps no rhythm.
+#: steps gave the period (a five-rep set that a dropout cut in the middle).
 _RHYTHM = 0.25
+#: The widest that tolerance gets (in rep periods): a step about half-way between two whole
+#: numbers of periods keeps no rhythm, however few steps gave the period.
 _RHYTHM_MOST = 0.4
 #: How much of a step between two reps (in rep periods) may have been recorded, the rep before
 #: the dropout included, for the step to hold reps the dropout hid: more, and the lifter was on

@@ -5,7 +5,7 @@ muvr_pebble_wrist/, each with a labels.csv naming the files to use).
 Usage:
     python scripts/eval_reps.py synthetic [--quick] [--verbose] [--jobs N]
         [--exercise E[,E...]] [--placement P[,P...]] [--seed-offset N]
-        [--dropout-s S [--dropout-at middle|end]]
+        [--dropout-s S [--dropout-at middle|end]] [--thigh-model linear|angle|height]
     python scripts/eval_reps.py real /path/to/data/reps [--verbose]
 
 The grid's rules were developed on its own seeds; ``--seed-offset 5000`` scores the same grid
@@ -13,7 +13,9 @@ on sessions generated from other seeds (held out), to tell a rule that generalis
 fitted to the grid. A subset keeps each session's seed from the full grid. ``--dropout-s S``
 removes S seconds of samples from every set, from halfway through its middle rep (a Bluetooth
 dropout), or with ``--dropout-at end`` from 0.2 s after its last rep, and scores against the
-full truth: every rep was made.
+full truth: every rep was made. ``--thigh-model`` chooses how an emulated thigh moves
+(``liftsense.emulate.poses``): by default its tilt and its height are both linear in the lift's
+progress, which a thigh turning about the knee cannot be.
 
 Printed per exercise and placement (synthetic) or per dataset and exercise (real): per-set
 rep-count exact and within-one rates, MAE of each phase duration (ms), eccentric TUT error (%),
@@ -36,7 +38,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -51,7 +53,7 @@ from liftsense.emulate.motion import (
     Tempo,
     generate,
 )
-from liftsense.emulate.poses import PLACEMENTS, check
+from liftsense.emulate.poses import PLACEMENTS, THIGH_MODELS, check
 from liftsense.emulate.scenarios import FULL_BODY_EXERCISES, NOISY_SENSOR, evaluation_spec
 from liftsense.errors import AnalysisError
 from liftsense.signal.exercises import exercise_info
@@ -168,6 +170,7 @@ class GridJob:
     seed_offset: int = 0
     dropout_s: float = 0.0
     dropout_at: Literal["middle", "end"] = "middle"
+    thigh_model: str = "linear"
 
 
 def grid_jobs(
@@ -177,6 +180,7 @@ def grid_jobs(
     seed_offset: int = 0,
     dropout_s: float = 0.0,
     dropout_at: Literal["middle", "end"] = "middle",
+    thigh_model: str = "linear",
 ) -> list[GridJob]:
     """The grid's sessions, optionally only some exercises and placements."""
     rates = (12.5, 50.0, 200.0) if quick else RATES
@@ -192,15 +196,14 @@ def grid_jobs(
             continue
         seed += 1
         if (exercises is None or ex in exercises) and (placements is None or pl in placements):
-            jobs.append(
-                GridJob(ex, pl, rate, noise, tempo, seed, seed_offset, dropout_s, dropout_at)
-            )
+            job = GridJob(ex, pl, rate, noise, tempo, seed, seed_offset, dropout_s, dropout_at)
+            jobs.append(replace(job, thigh_model=thigh_model))
     return jobs
 
 
 def run_job(job: GridJob) -> tuple[list[dict[str, Any]], list[str]]:
     """Score one grid session: a row per true set, and where each false rep lies."""
-    kw = {**TEMPOS[job.tempo], **NOISE[job.noise]}
+    kw = {**TEMPOS[job.tempo], **NOISE[job.noise], "thigh_model": job.thigh_model}
     spec = evaluation_spec(job.exercise, job.placement, job.rate_hz, gyro=job.seed % 2 == 0, **kw)
     s = generate(spec, seed=job.seed + job.seed_offset)
     imu = s.imu
@@ -267,9 +270,10 @@ def synthetic(
     jobs: int = 1,
     dropout_s: float = 0.0,
     dropout_at: Literal["middle", "end"] = "middle",
+    thigh_model: str = "linear",
 ) -> None:
     t_start = time.perf_counter()
-    grid = grid_jobs(quick, exercises, placements, seed_offset, dropout_s, dropout_at)
+    grid = grid_jobs(quick, exercises, placements, seed_offset, dropout_s, dropout_at, thigh_model)
     if not grid:
         raise SystemExit("no session of the grid matches the chosen exercises and placements")
     scored = _run_all(run_job, grid, jobs, "synthetic grid")
@@ -295,6 +299,7 @@ def synthetic(
     held = f", seeds offset by {seed_offset}" if seed_offset else ""
     where = "its middle rep" if dropout_at == "middle" else "its end"
     held += f", a {dropout_s:g}-s dropout in each set, at {where}" if dropout_s else ""
+    held += f", thigh model {thigh_model!r}" if thigh_model != "linear" else ""
     print(f"synthetic grid: {len(df)} sets in {time.perf_counter() - t_start:.0f} s{held}")
     print(_summary(df, ["exercise", "placement"]).to_string())
     print(_summary(df, ["rate_hz"]).to_string())
@@ -511,6 +516,13 @@ def main() -> None:
         default="middle",
         help="where the dropout starts: halfway through the middle rep, or 0.2 s after the set",
     )
+    s.add_argument(
+        "--thigh-model",
+        choices=THIGH_MODELS,
+        default="linear",
+        help="how an emulated thigh moves: tilt and height both linear in the lift's progress "
+        "(default), or turning about the knee with its angle or its height linear in it",
+    )
     r = sub.add_parser("real")
     r.add_argument("root", type=Path, help="folder holding the two datasets (see its README)")
     r.add_argument("--verbose", action="store_true", help="list every miscounted set")
@@ -525,6 +537,7 @@ def main() -> None:
             jobs=max(a.jobs, 1),
             dropout_s=max(a.dropout_s, 0.0),
             dropout_at=a.dropout_at,
+            thigh_model=a.thigh_model,
         )
     else:
         missing = [d for d in _DATASETS if not (a.root / d / "labels.csv").is_file()]

@@ -197,3 +197,38 @@ def test_the_hips_travel_back_and_stay_back_at_the_bottom(exercise: str) -> None
     geo = poses.geometry("hip", plan, [SetSpec(exercise, 60, 1)], t.copy(), t)
     assert geo.x[-1] < -0.05
     assert bool(np.all(np.diff(geo.x) <= 0))
+
+
+@pytest.mark.parametrize(
+    ("exercise", "start_deg", "end_deg"),
+    [("back_squat", 5.0, 90.0), ("romanian_deadlift", 5.0, 30.0), ("hip_thrust", 130.0, 90.0)],
+)
+def test_a_thigh_turning_about_the_knee_keeps_its_height_and_turns_its_whole_angle(
+    exercise: str, start_deg: float, end_deg: float
+) -> None:
+    # one movement out, progress 0 to 1: both knee models end where the default thigh does
+    # (the same height), turn the thigh through its whole angle, and keep the sensor on the
+    # thigh (0.25 m from the knee); "height" keeps the height linear in the progress, "angle"
+    # the tilt
+    p = np.linspace(0.0, 1.0, 101)
+    plan = SimpleNamespace(segments=[(0.0, 2.0, 1)])
+    sets = [SetSpec(exercise, 60, 1)]
+    linear = poses.geometry("thigh", plan, sets, p.copy(), p)
+    turn = math.radians(end_deg - start_deg)
+    for model in ("angle", "height"):
+        geo = poses.geometry("thigh", plan, sets, p.copy(), p, thigh=model)
+        assert geo.z[-1] == pytest.approx(linear.z[-1])
+        assert geo.theta[-1] == pytest.approx(-turn)
+        phi = math.radians(start_deg) - geo.theta  # the thigh's angle from straight up
+        # the sensor moves forward or back only as the thigh turns (the knee only rises)
+        assert np.ptp(geo.x + 0.25 * (np.sin(phi) - math.sin(math.radians(start_deg)))) < 1e-9
+    height = poses.geometry("thigh", plan, sets, p.copy(), p, thigh="height")
+    angle = poses.geometry("thigh", plan, sets, p.copy(), p, thigh="angle")
+    np.testing.assert_allclose(height.z, linear.z)
+    np.testing.assert_allclose(angle.theta, -turn * p)
+    assert not np.allclose(height.theta, -turn * p, atol=0.01)
+    with pytest.raises(ValueError, match="thigh model"):
+        poses.geometry("thigh", plan, sets, p.copy(), p, thigh="knee")
+    spec = replace(scenario("slow-eccentric"), thigh_model="knee")
+    with pytest.raises(ValueError, match="thigh model 'knee'"):
+        generate(spec)

@@ -42,6 +42,20 @@ def test_a_subset_keeps_each_sessions_seed_from_the_full_grid(ev: ModuleType) ->
         assert full[(j.exercise, j.placement, j.rate_hz, j.noise, j.tempo)] == j.seed
 
 
+def test_a_thigh_model_reaches_the_sessions_it_scores(ev: ModuleType) -> None:
+    # the same thigh session, scored with the thigh turning about the knee: same truth, other
+    # timing of what the detector sees
+    job = ev.grid_jobs(quick=True, exercises=["back_squat"], placements=["thigh"])[0]
+    jobs = ev.grid_jobs(
+        quick=True, exercises=["back_squat"], placements=["thigh"], thigh_model="angle"
+    )
+    assert jobs[0].seed == job.seed and {j.thigh_model for j in jobs} == {"angle"}
+    rows, _ = ev.run_job(job)
+    rows_knee, _ = ev.run_job(jobs[0])
+    assert [r["n_true"] for r in rows] == [r["n_true"] for r in rows_knee]
+    assert [r["ecc_tut_err"] for r in rows] != [r["ecc_tut_err"] for r in rows_knee]
+
+
 def test_held_out_seeds_generate_other_sessions_of_the_same_kind(ev: ModuleType) -> None:
     job = ev.grid_jobs(quick=True, exercises=["biceps_curl"], placements=["bar"])[0]
     held = ev.GridJob(**{**job.__dict__, "seed_offset": 5000})

@@ -69,7 +69,7 @@ def sensor_signals(
     fi = spec.rate_hz * k
     t = np.arange(int(duration_s * fi)) / fi
     prog = minjerk_track(plan.prog, t)
-    geo = _poses.geometry(spec.placement, plan, spec.sets, prog, t)
+    geo = _poses.geometry(spec.placement, plan, spec.sets, prog, t, spec.thigh_model)
     z = geo.z + minjerk_track(plan.lift, t) + _smooth_noise(rng, t.size, fi, 0.002, 0.5)
     theta = geo.theta + minjerk_track(plan.fid, t) + _smooth_noise(rng, t.size, fi, 0.01, 0.8)
     x = geo.x

@@ -93,13 +93,15 @@ class SetSpec:
 class SessionSpec:
     """A whole session. Noise is white with the given density (per-sample standard deviation
     = density * sqrt(rate_hz / 2)); 300 µg/√Hz and 0.015 °/s/√Hz are typical consumer MEMS.
-    Biases are the standard deviation of a constant per-axis offset drawn once per session."""
+    Biases are the standard deviation of a constant per-axis offset drawn once per session.
+    ``thigh_model``: how a thigh sensor moves (``poses.THIGH_MODELS``)."""
 
     sets: tuple[SetSpec, ...]
     rest_s: float = 120.0
     lead_in_s: float = 60.0
     tail_s: float = 30.0
     placement: str = "bar"
+    thigh_model: str = "linear"
     rate_hz: float = 200.0
     range_g: float = 8.0
     gyro: bool = True
@@ -364,6 +366,9 @@ def generate(spec: SessionSpec, *, seed: int = 0) -> SyntheticSession:
     """
     if spec.placement not in PLACEMENTS:
         raise ValueError(f"placement {spec.placement!r}: use one of {', '.join(PLACEMENTS)}")
+    if spec.thigh_model not in _poses.THIGH_MODELS:
+        models = ", ".join(_poses.THIGH_MODELS)
+        raise ValueError(f"thigh model {spec.thigh_model!r}: use one of {models}")
     if not 1.0 <= spec.rate_hz <= 1000.0:
         raise ValueError(f"rate_hz {spec.rate_hz}: use 1-1000 Hz (real sensors: 12.5-416)")
     rng = np.random.default_rng(seed)

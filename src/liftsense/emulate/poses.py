@@ -6,10 +6,16 @@ the direction of the first movement), its forward position ``x = X * rom * sin(p
 hip ``X * rom * p``: the hips travel back as the lifter squats or hinges and stay back at the
 bottom, where a hump would bring them forward again within every movement, a horizontal whip of
 half a g in a 1-s Romanian deadlift that no lifter makes), and its tilt about a horizontal axis
-``theta = A p + B sin(pi p)``. The ``B`` term makes the tilt peak
-mid-movement and return at the end, which is what gives wrist sensors two acceleration peaks per
-squat or deadlift rep. Exercises with an ``arc_deg`` in the table (the biceps curl) move the
-load on that arc.
+``theta = A p + B sin(pi p)``. The ``B`` term makes the tilt peak mid-movement and return at the
+end, which is what gives wrist sensors two acceleration peaks per squat or deadlift rep.
+Exercises with an ``arc_deg`` in the table (the biceps curl) move the load on that arc.
+
+A thigh turns about the knee, so its tilt and its height cannot both be linear in ``p``; the
+default thigh (``thigh="linear"``) makes them so all the same. Two other models turn it about
+the knee (``THIGH_MODELS``, ``_thigh``): ``"angle"``, its angle linear in ``p`` (the height
+follows the angle's cosine), and ``"height"``, its height linear in ``p`` (the cosine of its
+angle linear in ``p``, as the hips' height is in the bar's), so that the detector's timing of
+thigh reps can be measured against each (``scripts/eval_reps.py synthetic --thigh-model``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from liftsense.signal.exercises import exercise_info
 FloatArray = npt.NDArray[np.float64]
 
 PLACEMENTS: tuple[str, ...] = ("bar", "wrist", "thigh", "hip")
+#: How a thigh sensor moves: see the module's docstring.
+THIGH_MODELS: tuple[str, ...] = ("linear", "angle", "height")
 #: Tilt amplitude of the stride swing while walking, per placement (rad).
 SWING_RAD: dict[str, float] = {
     "bar": 0.0,
@@ -64,6 +72,40 @@ _PARAMS: dict[str, dict[str, tuple[float, float, float, float]]] = {
 }
 
 
+#: A thigh sensor turning about the knee sits this far (m) from it ...
+_THIGH_SENSOR_M = 0.25
+#: ... and the knee-to-hip direction turns from and to these angles (deg) from straight up,
+#: towards the back: standing to a parallel squat; a hinge that tilts the thigh a little; a
+#: deadlift from the floor to lockout; a hip thrust from the hips below the knees to level.
+_THIGH_DEG: dict[str, tuple[float, float]] = {
+    "back_squat": (5.0, 90.0),
+    "romanian_deadlift": (5.0, 30.0),
+    "deadlift": (65.0, 5.0),
+    "hip_thrust": (130.0, 90.0),
+}
+
+
+def _thigh(
+    model: str, p: FloatArray, exercise: str, height_m: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Forward and vertical position (m) and tilt (rad) of a sensor on a thigh that turns
+    about the knee (``_THIGH_DEG``) as the movement's progress ``p`` runs from 0 to 1 and the
+    sensor rises ``height_m`` (negative: falls) over it; ``model`` is ``"angle"`` or
+    ``"height"`` (see the module's docstring). What turning the thigh does not give of the
+    height, the knee does, in step with ``p``."""
+    start, end = (math.radians(a) for a in _THIGH_DEG[exercise])
+    d = _THIGH_SENSOR_M
+    if model == "angle":
+        phi = start + (end - start) * p
+        z = d * (np.cos(phi) - math.cos(start))
+        z += (height_m - d * (math.cos(end) - math.cos(start))) * p
+    else:
+        phi = np.arccos(np.clip(math.cos(start) + (math.cos(end) - math.cos(start)) * p, -1, 1))
+        z = height_m * p
+    x = -d * (np.sin(phi) - math.sin(start))
+    return x, z, -(phi - start)
+
+
 class _PlanLike(Protocol):
     segments: list[tuple[float, float, int]]
 
@@ -93,9 +135,17 @@ def check(exercise: str, placement: str) -> None:
 
 
 def geometry(
-    placement: str, plan: _PlanLike, sets: Sequence[Any], prog: FloatArray, t: FloatArray
+    placement: str,
+    plan: _PlanLike,
+    sets: Sequence[Any],
+    prog: FloatArray,
+    t: FloatArray,
+    thigh: str = "linear",
 ) -> Geometry:
-    """Evaluate the pose model for each set's time segment (zero pose outside sets)."""
+    """Evaluate the pose model for each set's time segment (zero pose outside sets); ``thigh``:
+    one of ``THIGH_MODELS``."""
+    if thigh not in THIGH_MODELS:
+        raise ValueError(f"unknown thigh model {thigh!r}; choose from {', '.join(THIGH_MODELS)}")
     x = np.zeros_like(t)
     z = np.zeros_like(t)
     theta = np.zeros_like(t)
@@ -117,6 +167,9 @@ def geometry(
             theta[i0:i1] = phi if placement == "wrist" else 0.0
             continue
         zs, xs, a_deg, b_deg = table.get(info.name, table.get("*", (1.0, 0.0, 0.0, 0.0)))
+        if placement == "thigh" and thigh != "linear":
+            x[i0:i1], z[i0:i1], theta[i0:i1] = _thigh(thigh, p, info.name, sign * zs * rom)
+            continue
         z[i0:i1] = sign * zs * rom * p
         x[i0:i1] = xs * rom * (p if placement == "hip" else np.sin(np.pi * p))
         theta[i0:i1] = math.radians(a_deg) * p + math.radians(b_deg) * np.sin(np.pi * p)

@@ -38,7 +38,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -196,8 +196,20 @@ def grid_jobs(
             continue
         seed += 1
         if (exercises is None or ex in exercises) and (placements is None or pl in placements):
-            job = GridJob(ex, pl, rate, noise, tempo, seed, seed_offset, dropout_s, dropout_at)
-            jobs.append(replace(job, thigh_model=thigh_model))
+            jobs.append(
+                GridJob(
+                    ex,
+                    pl,
+                    rate,
+                    noise,
+                    tempo,
+                    seed,
+                    seed_offset,
+                    dropout_s,
+                    dropout_at,
+                    thigh_model,
+                )
+            )
     return jobs
 
 

@@ -117,6 +117,37 @@ def test_the_velocity_is_held_level_where_the_set_does_not_go_on_through_the_dro
     assert held.shape == (0, 2)
 
 
+def _noisy_velocity(n: int, a: int, moves_after: bool, seed: int = 3) -> np.ndarray:
+    """A noisy accelerometer's velocity (50 Hz): slow reps (7-s period, peaks of 0.08 m/s,
+    as in a set of 6-s lowerings) up to sample ``a``, and after it the same reps or a rest;
+    the noise changes it from sample to sample about as much as the reps do."""
+    rng = np.random.default_rng(seed)
+    reps = 0.08 * np.sin(2 * np.pi * np.arange(n) / 350)
+    if not moves_after:
+        reps[a:] = reps[a - 1]
+    return reps + np.cumsum(rng.normal(0.0, 0.0012, n))
+
+
+def test_a_noisy_rest_after_the_set_is_not_taken_for_the_set_going_on() -> None:
+    # the set ended inside the dropout: after it the velocity changes from sample to sample
+    # as much as during the set (the noise is most of that), but hardly swings
+    a, b = 1400, 1450
+    v = _noisy_velocity(2100, a, moves_after=False)
+    steps = np.diff(v)
+    assert 0.6 < steps[b : b + 350].std() / steps[a - 350 : a].std() < 1.5
+    assert np.ptp(v[b : b + 350]) < 0.5 * np.ptp(v[a - 350 : a])
+    v[a:b] = np.linspace(v[a - 1], v[a - 1] + 0.3, b - a)  # the bridge
+    v[b:] += 0.3
+    out, held = stitch_velocity(v, np.array([[a, b]]), 350, 50.0)
+    assert held.tolist() == [[a, b]]  # held level, not matched to a period
+    assert np.allclose(out[b:], v[b:] - 0.3, atol=0.05)
+    # ... while a set of the same noisy reps that goes on through it is stitched
+    going = _noisy_velocity(2100, a, moves_after=True)
+    going[a:b] = going[a - 1]
+    _, held = stitch_velocity(going, np.array([[a, b]]), 350, 50.0)
+    assert held.shape == (0, 2)
+
+
 def test_reps_a_dropout_hid_are_counted_where_the_set_kept_its_rhythm_through_it() -> None:
     fs = 10.0  # a rep every 30 samples: 3 s
     starts = np.array([0.0, 30.0, 60.0, 150.0, 180.0])  # the reps at 90 and 120 were lost

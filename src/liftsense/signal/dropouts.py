@@ -152,9 +152,10 @@ def _goes_on(sig: FloatArray, a: int, b: int, lo: int, hi: int, m: int) -> bool:
     of a slow rep's sample-to-sample changes, so a rest after a set of 6-s lowerings changes
     as much; its velocity, though, swings a fraction as far (on the grid's 1-s end dropouts,
     8 of the 18 sets miscounted were hip thrusts miscounted that way, 6 of them with 6-s
-    lowerings). After a set, a re-rack can swing the velocity as far as a rep, while the rest
-    of the period, still, changes it less from sample to sample. A rep swings through its
-    whole range within any one period, however much of that period a pause fills."""
+    lowerings). The range alone is no better: where the period after a set holds one large
+    movement (the re-rack), it swings as far as over a rep; judged on its range about its
+    trend alone, 3 sets on those dropouts that the changes tell right were miscounted. A rep
+    swings through its whole range within any one period, however much of it a pause fills."""
     pre, post = sig[max(a - m, lo) : a], sig[b : min(b + m, hi)]
     if pre.size < 3 or post.size < 3:
         return False

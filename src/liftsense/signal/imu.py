@@ -44,8 +44,9 @@ WORK_RATE_HZ = 50.0
 #: Native gaps longer than this are not bridged by interpolation (samples flagged in ``gap``).
 MAX_BRIDGED_GAP_S = 5.0
 _MIN_DURATION_S = 3.0
-#: How many of the steps between samples measure the native rate (``_typical_step_ns``).
-_RATE_STEPS = 20_000
+#: How many samples, spread evenly through a recording, measure what needs only a median or
+#: a scale: the native rate, the acc's units, the gyro's bias (``evenly``).
+SPREAD_SAMPLES = 20_000
 
 
 @dataclass(frozen=True)
@@ -147,11 +148,17 @@ def block_mean(x: FloatArray | F32Array, k: int) -> FloatArray:
     return out
 
 
+def evenly(x: FloatArray | F32Array, n: int = SPREAD_SAMPLES) -> FloatArray | F32Array:
+    """At most about ``n`` rows of ``x``, spread evenly through it (a view)."""
+    out: FloatArray | F32Array = x[:: max(1, x.shape[0] // n)]
+    return out
+
+
 def _typical_step_ns(ns: IntArray) -> float:
     """The median step between the sorted, distinct sample times ``ns`` (ns), over at most
-    about ``_RATE_STEPS`` steps spread evenly through them: as good a measure of the native
+    about ``SPREAD_SAMPLES`` steps spread evenly through them: as good a measure of the native
     rate, and a fraction of the time over an hour's samples."""
-    s = max(1, (ns.size - 1) // _RATE_STEPS)
+    s = max(1, (ns.size - 1) // SPREAD_SAMPLES)
     return float(np.median(ns[1::s] - ns[:-1:s]))
 
 
@@ -168,7 +175,7 @@ def prepare(imu: pd.DataFrame, fs_hz: float = WORK_RATE_HZ) -> UniformImu:
             f"IMU data too short ({t[-1] if t.size else 0:.1f} s, {t.size} samples): "
             f"need at least {_MIN_DURATION_S:g} s"
         )
-    few = acc[:: max(1, t.size // 20000)].astype(np.float64)  # a scale check needs no more
+    few = evenly(acc).astype(np.float64)  # a scale check needs no more
     if np.ptp(few, axis=0).max() < 1e-6 and np.ptp(acc.astype(np.float64), axis=0).max() < 1e-6:
         raise AnalysisError("IMU acc is constant: the sensor sent no changing data (stuck or off?)")
     mag = median(np.linalg.norm(few, axis=1))

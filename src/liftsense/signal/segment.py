@@ -21,7 +21,15 @@ import numpy.typing as npt
 import pandas as pd
 
 from liftsense.signal.filters import band_rms, lowpass, moving_mean, moving_rms
-from liftsense.signal.imu import BoolArray, UniformImu, block_mean, row_norm, row_square, runs
+from liftsense.signal.imu import (
+    BoolArray,
+    UniformImu,
+    block_mean,
+    evenly,
+    row_norm,
+    row_square,
+    runs,
+)
 from liftsense.signal.quantiles import quantile
 
 __all__ = ["MERGE_GAP_S", "Window", "candidate_windows", "marker_windows", "walking_mask"]
@@ -35,8 +43,6 @@ _GYRO_ACTIVE_RADPS = 0.2
 _MIN_ACTIVE_S = 1.5
 _STEP_RMS_S = 3.0
 _WALK_RATE_HZ = 12.5
-#: The gyro's bias is the median of about this many samples spread through the recording.
-_BIAS_SAMPLES = 20_000
 
 Window = tuple[int, int]
 
@@ -83,8 +89,7 @@ def _activity(u: UniformImu) -> BoolArray:
         turn[h:-h] = row_norm(unit[2 * h :] - unit[: -2 * h]) / (2 * h / fs)
     active |= turn > _TILT_ACTIVE_RADPS
     if u.gyro is not None:
-        few = u.gyro[:: max(1, u.gyro.shape[0] // _BIAS_SAMPLES)]
-        w = u.gyro - np.median(few, axis=0)
+        w = u.gyro - np.median(evenly(u.gyro), axis=0)  # the gyro's bias
         active |= moving_rms(row_square(w), int(fs)) > _GYRO_ACTIVE_RADPS
     out: BoolArray = active & ~walking_mask(u) & ~u.gap
     return out

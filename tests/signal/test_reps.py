@@ -832,6 +832,9 @@ def test_a_rep_a_two_second_dropout_hid_is_counted_but_not_timed(
     assert [f.n_reps for f in found] == [6, 10]
     assert [(len(f.reps), f.hidden_reps) for f in found] == [(5, 1), (10, 0)]
     assert found[0].to_json()["hidden_reps"] == 1
+    # the rep counted untimed adds the set's median phases to its time under tension
+    for f, ts in zip(found, s.truth.sets, strict=True):
+        assert f.eccentric_tut_s == pytest.approx(ts["eccentric_tut_s"], rel=0.06)
 
 
 def test_two_reps_a_dropout_hid_are_counted_though_they_were_quicker_than_the_sets_median() -> None:
@@ -841,6 +844,20 @@ def test_two_reps_a_dropout_hid_are_counted_though_they_were_quicker_than_the_se
     s = _grid_session("biceps_curl", "2-0-1-0", "bar", 25.0, 811)
     found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise="biceps_curl")
     assert [(f.n_reps, f.hidden_reps) for f in found] == [(6, 0), (10, 2)]
+    for f, ts in zip(found, s.truth.sets, strict=True):
+        assert f.eccentric_tut_s == pytest.approx(ts["eccentric_tut_s"], rel=0.06)
+
+
+def test_a_rep_whose_turns_a_dropout_hid_is_timed_by_the_sets_tempo() -> None:
+    # the dropout starts halfway through the fourth rep's lowering and hides its turn at the
+    # bottom and its way up; the bridge put the turn 0.6 s early
+    s = _grid_session("romanian_deadlift", "2-0-1-0", "thigh", 100.0, 331, gyro=False)
+    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise="romanian_deadlift")
+    ts = s.truth.sets[0]
+    cut = ts["reps"][len(ts["reps"]) // 2]
+    rep = min(found[0].reps, key=lambda r: abs(r.start_s - cut["start_s"]))
+    assert rep.eccentric_s == pytest.approx(cut["eccentric_s"], abs=0.15)
+    assert rep.concentric_s == pytest.approx(cut["concentric_s"], abs=0.15)
 
 
 @pytest.mark.parametrize(("seed", "failed_last"), [(901, False), (905, True)])

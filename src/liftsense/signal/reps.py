@@ -19,7 +19,8 @@ in any orientation, 12.5-416 Hz, with or without gyro. Steps:
    5 s and more (``_stuck_last``). Reps found on the rotation are timed on the
    displacement where its crossing times fit that profile better (a forearm's tilt is not
    linear in the height of the hand), except for a turnaround the rotation still turns
-   through (``retime``).
+   through (``retime``). A rep with a turn inside a dropout is timed by the set's tempo
+   (``dropouts.turns_by_tempo``).
 5. Which movement is eccentric comes from the exercise table (``exercises.exercise_info``); for
    an unknown exercise the start position is where the window rests, and lowering from it is
    taken as eccentric.
@@ -40,7 +41,7 @@ import pandas as pd
 
 from liftsense.signal import imu as _imu
 from liftsense.signal.attempts import attempts_ending
-from liftsense.signal.dropouts import hidden_reps, in_dropouts
+from liftsense.signal.dropouts import hidden_reps, in_dropouts, turns_by_tempo
 from liftsense.signal.exercises import Exercise, exercise_info
 from liftsense.signal.filters import lowpass, moving_mean
 from liftsense.signal.movement import join_turnaround
@@ -54,6 +55,7 @@ from liftsense.signal.segment import candidate_windows, marker_windows
 __all__ = ["RepResult", "SetResult", "detect", "format_tempo"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 _MIN_REP_S = 0.6
 _MIN_REL_ROM = 0.35
 _MIN_ROM_M = 0.04
@@ -123,6 +125,7 @@ def _to_results(
     fs: float,
     ecc_first: bool,
     by_levels: bool = False,
+    dropouts: IntArray | None = None,
 ) -> list[tuple[list[RepResult], int, int]]:
     """Group completed reps into sets (``repsets.split_sets``); returns (reps, failed count:
     the failed attempts between a set's last rep and the next set, the count of reps not
@@ -153,26 +156,34 @@ def _to_results(
             ends[k], starts[k + 1] = join_turnaround(
                 a.back_arr, a.back_arr - a.back_on, b.out_on, b.out_arr - b.out_on, fs
             )
-        for k, r in enumerate(chunk):
-            if r.unseen_back:  # it ends the rep before it (above), and is counted only
-                continue
-            r = replace(r, out_on=starts[k], back_arr=ends[k])
-            nxt = starts[k + 1] if k + 1 < len(chunk) else r.back_arr
-            back_arr = min(r.back_arr, nxt)
-            out_s = (r.out_arr - r.out_on) / fs
-            far_pause = max(r.back_on - r.out_arr, 0.0) / fs
-            back_s = (back_arr - r.back_on) / fs
+        timed = [k for k, r in enumerate(chunk) if not r.unseen_back]
+        # an unseen way back ends the rep before it (above), and is counted only
+        nexts = [starts[k + 1] if k + 1 < len(chunk) else ends[k] for k in timed]
+        bounds = np.array(
+            [
+                [starts[k], chunk[k].out_arr, chunk[k].back_on, min(ends[k], nxt), nxt]
+                for k, nxt in zip(timed, nexts, strict=True)
+            ],
+            dtype=np.float64,
+        ).reshape(-1, 5)
+        if dropouts is not None:
+            bounds = turns_by_tempo(bounds, dropouts)
+        for k, (out_on, out_arr, back_on, back_arr, nxt) in zip(timed, bounds, strict=True):
+            r = replace(chunk[k], out_on=starts[k], back_arr=ends[k])
+            out_s = (out_arr - out_on) / fs
+            far_pause = max(back_on - out_arr, 0.0) / fs
+            back_s = (back_arr - back_on) / fs
             start_pause = max(nxt - back_arr, 0.0) / fs
             rom = _rom(disp, r)
-            sp_out = _phase_speeds(disp, vel, r.out_on, r.out_arr, fs)
-            sp_back = _phase_speeds(disp, vel, r.back_on, back_arr, fs)
+            sp_out = _phase_speeds(disp, vel, out_on, out_arr, fs)
+            sp_back = _phase_speeds(disp, vel, back_on, back_arr, fs)
             ecc, con = (out_s, back_s) if ecc_first else (back_s, out_s)
             bp, tp = (far_pause, start_pause) if ecc_first else (start_pause, far_pause)
             (em, ep), (cm, cp) = (sp_out, sp_back) if ecc_first else (sp_back, sp_out)
             reps.append(
                 RepResult(
                     k + 1,
-                    (i0 + r.out_on) / fs,
+                    (i0 + out_on) / fs,
                     (i0 + nxt) / fs,
                     ecc,
                     bp,
@@ -217,6 +228,7 @@ def _unrecorded_s(u: _imu.UniformImu, s: SetResult) -> float:
 def _make_set(
     reps: list[RepResult],
     failed: int,
+    hidden: int,
     info: Exercise,
     t0: pd.Timestamp,
     kind: str,
@@ -228,6 +240,7 @@ def _make_set(
     trailing = 3 if ecc_first else 1
     if len(reps) > 1:  # the last rep's trailing pause is 0 by convention
         med[trailing] = median(ph[:-1, trailing])
+    untimed = hidden * med  # the reps counted untimed, at the set's median phases
     return SetResult(
         index=0,
         exercise=info.name,
@@ -236,10 +249,11 @@ def _make_set(
         end_s=reps[-1].end_s,
         reps=tuple(reps),
         tempo=format_tempo(med),
-        eccentric_tut_s=float(ph[:, 0].sum()),
-        concentric_tut_s=float(ph[:, 2].sum()),
-        total_tut_s=float(ph.sum()),
+        eccentric_tut_s=float(ph[:, 0].sum() + untimed[0]),
+        concentric_tut_s=float(ph[:, 2].sum() + untimed[2]),
+        total_tut_s=float(ph.sum() + untimed.sum()),
         failed_reps=failed,
+        hidden_reps=hidden,
         rom_m=median([r.rom_m for r in reps]),
         signal=kind,
         source=source,
@@ -280,21 +294,26 @@ def detect(
     for i0, i1 in windows:
         raw, disp, kind, ecc_first = reps_in_window(u, i0, i1, info)
         vel = np.gradient(disp) * u.fs_hz if disp.size > 1 else disp
-        groups = _to_results(
-            raw, disp, vel, i0=i0, fs=u.fs_hz, ecc_first=ecc_first, by_levels=kind == "rotation"
-        )
         drops = u.dropouts_in(i0, i1)
+        groups = _to_results(
+            raw,
+            disp,
+            vel,
+            i0=i0,
+            fs=u.fs_hz,
+            ecc_first=ecc_first,
+            by_levels=kind == "rotation",
+            dropouts=drops,
+        )
         motion = _motion(u.acc[i0:i1], u.fs_hz) if drops.size else None
         for reps, failed, unseen in groups:
             durations = [r.eccentric_s + r.concentric_s for r in reps]
             if not reps or len(reps) < min_reps or median(durations) < _MIN_REP_S:
                 continue
-            found = _make_set(reps, failed, info, u.t0, kind, source, ecc_first)
             if motion is not None:
                 starts = np.array([r.start_s * u.fs_hz - i0 for r in reps])
                 unseen += hidden_reps(starts, drops, motion, u.fs_hz)
-            found = replace(found, hidden_reps=unseen)
-            results.append(found)
+            results.append(_make_set(reps, failed, unseen, info, u.t0, kind, source, ecc_first))
     results = [replace(s, unrecorded_s=_unrecorded_s(u, s)) for s in results]
     results.sort(key=lambda s: s.start_s)
     return [SetResult(**{**s.__dict__, "index": k}) for k, s in enumerate(results, start=1)]

@@ -53,7 +53,8 @@ class SetResult:
     ``auto`` or ``markers``). ``unrecorded_s`` is how long the sensor sent nothing within the
     set (its dropouts); ``hidden_reps`` are the reps counted with no timing: those the dropouts
     hid (``dropouts.hidden_reps``) and a last rep whose slow way back the drift control lost
-    (``attempts.completed_outs``); ``n_reps`` is both. ``load_kg`` is NaN here; the caller
+    (``attempts.completed_outs``); ``n_reps`` is both. Each of those adds the set's median
+    phases to its times under tension: the reps were made. ``load_kg`` is NaN here; the caller
     knows the plan."""
 
     index: int

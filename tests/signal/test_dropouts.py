@@ -6,8 +6,10 @@ from hypothesis import strategies as st
 
 from liftsense.signal.dropouts import (
     dropout_spans,
+    hidden_per_step,
     hidden_reps,
     in_dropouts,
+    room_for_hidden,
     stitch,
     stitch_velocity,
     turns_by_tempo,
@@ -155,6 +157,7 @@ def test_reps_a_dropout_hid_are_counted_where_the_set_kept_its_rhythm_through_it
     moving = np.ones(210)
     drop = np.array([[65, 115]])  # 5 s from just after the rep at 60 began
     assert hidden_reps(starts, drop, moving, fs) == 2
+    assert hidden_per_step(starts, drop, moving, fs).tolist() == [0, 0, 2, 0]
     assert hidden_reps(starts, np.zeros((0, 2), dtype=np.int64), moving, fs) == 0
     # a 2-s dropout in that step leaves 7 s of it on record, more than the rep before and one
     # more: the lifter paused there, on record, and the dropout hid no two reps
@@ -267,3 +270,19 @@ def test_a_hidden_turn_of_a_rep_out_of_rhythm_moves_only_within_its_dropout() ->
     # no rep with every bound on record: nothing to take the tempo from
     spans = np.array([[80, 95], [230, 245], [380, 395], [730, 745], [880, 895]])
     assert turns_by_tempo(bounds, spans) is bounds
+
+
+def test_a_rep_followed_by_hidden_ones_ends_where_the_rhythm_leaves_room_for_them() -> None:
+    bounds = _rep_bounds([0.0, 150.0, 300.0, 600.0, 750.0])  # one rep hidden after the third
+    assert room_for_hidden(bounds, np.zeros(4, dtype=np.int64)) is bounds
+    stretched = bounds.copy()
+    stretched[2, 4] = 600.0  # its pause before the next rep found ran to it
+    out = room_for_hidden(stretched, np.array([0, 0, 1, 0]))
+    assert out[2].tolist() == [300.0, 390.0, 400.0, 440.0, 450.0]
+    assert np.array_equal(np.delete(out, 2, axis=0), np.delete(stretched, 2, axis=0))
+    # a rep whose movement back (500-590) was the hidden rep's: its turns are placed by the
+    # set's tempo within the room it has
+    merged = bounds.copy()
+    merged[2] = [300.0, 390.0, 500.0, 590.0, 600.0]
+    out = room_for_hidden(merged, np.array([0, 0, 1, 0]))
+    assert out[2].tolist() == [300.0, 390.0, 400.0, 440.0, 450.0]

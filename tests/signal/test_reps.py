@@ -848,6 +848,29 @@ def test_two_reps_a_dropout_hid_are_counted_though_they_were_quicker_than_the_se
         assert f.eccentric_tut_s == pytest.approx(ts["eccentric_tut_s"], rel=0.06)
 
 
+@pytest.mark.parametrize(
+    ("exercise", "tempo", "seed", "gyro", "failed_last"),
+    [
+        ("romanian_deadlift", "3-1-1-1", 222, True, False),
+        ("hip_thrust", "2-0-1-0", 425, False, True),
+    ],
+)
+def test_the_rep_before_reps_a_dropout_hid_is_timed_without_them(
+    exercise: str, tempo: str, seed: int, gyro: bool, failed_last: bool
+) -> None:
+    # the RDL's fourth rep is hidden, and the third rep found ran on to the fifth: a 7-s
+    # pause at the top; the hip thrust's third and fourth are hidden, and the second rep found
+    # went down with the second and up with the fourth: a 5.9-s pause at the bottom
+    s = _grid_session(exercise, tempo, "bar", 50.0, seed, gyro=gyro, failed_last=failed_last)
+    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise=exercise)[0]
+    assert found.hidden_reps >= 1
+    for tr in s.truth.sets[0]["reps"]:
+        near = [r for r in found.reps if abs(r.start_s - tr["start_s"]) < 0.2]
+        for r in near:
+            for phase in ("eccentric_s", "bottom_pause_s", "concentric_s", "top_pause_s"):
+                assert getattr(r, phase) == pytest.approx(tr[phase], abs=0.2)
+
+
 def test_a_rep_whose_turns_a_dropout_hid_is_timed_by_the_sets_tempo() -> None:
     # the dropout starts halfway through the fourth rep's lowering and hides its turn at the
     # bottom and its way up; the bridge put the turn 0.6 s early

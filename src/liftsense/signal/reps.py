@@ -41,7 +41,12 @@ import pandas as pd
 
 from liftsense.signal import imu as _imu
 from liftsense.signal.attempts import attempts_ending
-from liftsense.signal.dropouts import hidden_reps, in_dropouts, turns_by_tempo
+from liftsense.signal.dropouts import (
+    hidden_per_step,
+    in_dropouts,
+    room_for_hidden,
+    turns_by_tempo,
+)
 from liftsense.signal.exercises import Exercise, exercise_info
 from liftsense.signal.filters import lowpass, moving_mean
 from liftsense.signal.movement import join_turnaround
@@ -63,6 +68,11 @@ _CHAIN_OF_LEN = 0.25
 _EVEN_CV = 0.15
 _STUCK_S = 5.0
 _STUCK_OVER_S = 3.0
+#: A rep's phases in the order they happen, where it starts with the eccentric or not.
+_IN_TIME = {
+    True: ("eccentric_s", "bottom_pause_s", "concentric_s", "top_pause_s"),
+    False: ("concentric_s", "top_pause_s", "eccentric_s", "bottom_pause_s"),
+}
 
 
 def _phase_speeds(
@@ -225,6 +235,26 @@ def _unrecorded_s(u: _imu.UniformImu, s: SetResult) -> float:
     return float(inside[0] / u.fs_hz)
 
 
+def _room_for_hidden(reps: list[RepResult], hidden: IntArray, ecc_first: bool) -> list[RepResult]:
+    """``reps`` with the ``hidden`` reps after each (``dropouts.hidden_per_step``) given room
+    (``dropouts.room_for_hidden``): phases in time order, and the rep's end."""
+    if not hidden.any():
+        return reps
+    names = _IN_TIME[ecc_first]
+    phases = np.array([[getattr(r, n) for n in names] for r in reps])
+    starts = np.array([r.start_s for r in reps])
+    bounds = np.column_stack([starts, starts[:, None] + np.cumsum(phases, axis=1)])
+    room = room_for_hidden(bounds, hidden)
+    out = []
+    for r, row, new in zip(reps, bounds, room, strict=True):
+        if not np.array_equal(row, new):
+            r = replace(
+                r, end_s=float(new[4]), **dict(zip(names, np.diff(new).tolist(), strict=True))
+            )
+        out.append(r)
+    return out
+
+
 def _make_set(
     reps: list[RepResult],
     failed: int,
@@ -312,7 +342,9 @@ def detect(
                 continue
             if motion is not None:
                 starts = np.array([r.start_s * u.fs_hz - i0 for r in reps])
-                unseen += hidden_reps(starts, drops, motion, u.fs_hz)
+                hidden = hidden_per_step(starts, drops, motion, u.fs_hz)
+                reps = _room_for_hidden(reps, hidden, ecc_first)
+                unseen += int(hidden.sum())
             results.append(_make_set(reps, failed, unseen, info, u.t0, kind, source, ecc_first))
     results = [replace(s, unrecorded_s=_unrecorded_s(u, s)) for s in results]
     results.sort(key=lambda s: s.start_s)

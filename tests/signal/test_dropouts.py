@@ -9,10 +9,8 @@ from liftsense.signal.dropouts import (
     hidden_per_step,
     hidden_reps,
     in_dropouts,
-    room_for_hidden,
     stitch,
     stitch_velocity,
-    turns_by_tempo,
     unrecorded,
 )
 from liftsense.signal.filters import integrate
@@ -230,59 +228,3 @@ def test_in_dropouts_counts_the_samples_each_span_shares_with_them() -> None:
     lo, hi = [0.0, 12.5, 18.0, 21.0, 0.0, 40.0], [5.0, 15.0, 32.0, 29.0, 50.0, 40.0]
     assert in_dropouts(spans, lo, hi).tolist() == [0.0, 2.5, 4.0, 0.0, 15.0, 0.0]
     assert in_dropouts(np.zeros((0, 2), dtype=np.int64), [0.0], [9.0]).tolist() == [0.0]
-
-
-def _rep_bounds(starts: list[float]) -> np.ndarray:
-    """Reps 150 samples long: 90 out, a 10-sample pause, 40 back, 10 before the next rep (the
-    last rep ends as its movement back does)."""
-    rows = [[a, a + 90, a + 100, a + 140, a + 150] for a in starts]
-    rows[-1][4] = rows[-1][3]
-    return np.array(rows, dtype=np.float64)
-
-
-def test_turns_a_dropout_hides_are_placed_by_the_sets_tempo() -> None:
-    bounds = _rep_bounds([0.0, 150.0, 300.0, 450.0, 600.0])
-    assert turns_by_tempo(bounds, np.zeros((0, 2), dtype=np.int64)) is bounds
-    # the bridge put the third rep's turn at the bottom 20 samples early, and its pause there
-    # with it; the rep keeps its start and end, and its phases share them as the others do
-    guessed = bounds.copy()
-    guessed[2, 1:3] = [370.0, 370.0]
-    out = turns_by_tempo(guessed, np.array([[350, 400]]))
-    assert out[2].tolist() == [300.0, 390.0, 400.0, 440.0, 450.0]
-    assert np.array_equal(np.delete(out, 2, axis=0), np.delete(bounds, 2, axis=0))
-    # a last rep has no trailing pause: its length is shared between the other three phases
-    last = bounds.copy()
-    last[4, 1:3] = [680.0, 680.0]
-    out = turns_by_tempo(last, np.array([[660, 700]]))
-    assert np.allclose(out[4], [600.0, 600 + 140 * 90 / 140, 600 + 140 * 100 / 140, 740.0, 740.0])
-    # a turn just outside a dropout was on record, and stays where it was found
-    assert turns_by_tempo(guessed, np.array([[371, 400]])) is guessed
-
-
-def test_a_hidden_turn_of_a_rep_out_of_rhythm_moves_only_within_its_dropout() -> None:
-    # the third rep's end is a re-rack's start after a rest: its length is no rep's, and only
-    # its turn inside the dropout is placed, between the turns either side, kept in the dropout
-    bounds = _rep_bounds([0.0, 150.0, 300.0, 650.0, 800.0])
-    bounds[2, 3:] = [430.0, 650.0]
-    out = turns_by_tempo(bounds, np.array([[420, 470]]))
-    assert out[2].tolist() == [300.0, 390.0, 400.0, 469.0, 650.0]
-    assert np.array_equal(np.delete(out, 2, axis=0), np.delete(bounds, 2, axis=0))
-    # no rep with every bound on record: nothing to take the tempo from
-    spans = np.array([[80, 95], [230, 245], [380, 395], [730, 745], [880, 895]])
-    assert turns_by_tempo(bounds, spans) is bounds
-
-
-def test_a_rep_followed_by_hidden_ones_ends_where_the_rhythm_leaves_room_for_them() -> None:
-    bounds = _rep_bounds([0.0, 150.0, 300.0, 600.0, 750.0])  # one rep hidden after the third
-    assert room_for_hidden(bounds, np.zeros(4, dtype=np.int64)) is bounds
-    stretched = bounds.copy()
-    stretched[2, 4] = 600.0  # its pause before the next rep found ran to it
-    out = room_for_hidden(stretched, np.array([0, 0, 1, 0]))
-    assert out[2].tolist() == [300.0, 390.0, 400.0, 440.0, 450.0]
-    assert np.array_equal(np.delete(out, 2, axis=0), np.delete(stretched, 2, axis=0))
-    # a rep whose movement back (500-590) was the hidden rep's: its turns are placed by the
-    # set's tempo within the room it has
-    merged = bounds.copy()
-    merged[2] = [300.0, 390.0, 500.0, 590.0, 600.0]
-    out = room_for_hidden(merged, np.array([0, 0, 1, 0]))
-    assert out[2].tolist() == [300.0, 390.0, 400.0, 440.0, 450.0]

@@ -20,7 +20,7 @@ in any orientation, 12.5-416 Hz, with or without gyro. Steps:
    displacement where its crossing times fit that profile better (a forearm's tilt is not
    linear in the height of the hand), except for a turnaround the rotation still turns
    through (``retime``). A rep with a turn inside a dropout is timed by the set's tempo
-   (``dropouts.turns_by_tempo``).
+   (``tempofill.turns_by_tempo``).
 5. Which movement is eccentric comes from the exercise table (``exercises.exercise_info``); for
    an unknown exercise the start position is where the window rests, and lowering from it is
    taken as eccentric.
@@ -41,12 +41,7 @@ import pandas as pd
 
 from liftsense.signal import imu as _imu
 from liftsense.signal.attempts import attempts_ending
-from liftsense.signal.dropouts import (
-    hidden_per_step,
-    in_dropouts,
-    room_for_hidden,
-    turns_by_tempo,
-)
+from liftsense.signal.dropouts import hidden_per_step, in_dropouts
 from liftsense.signal.exercises import Exercise, exercise_info
 from liftsense.signal.filters import lowpass, moving_mean
 from liftsense.signal.movement import join_turnaround
@@ -56,6 +51,7 @@ from liftsense.signal.quantiles import median
 from liftsense.signal.repsets import cv_of, gaps, next_starts, split_sets
 from liftsense.signal.results import RepResult, SetResult, format_tempo
 from liftsense.signal.segment import candidate_windows, marker_windows
+from liftsense.signal.tempofill import room_for_hidden, turns_by_tempo
 
 __all__ = ["RepResult", "SetResult", "detect", "format_tempo"]
 
@@ -237,7 +233,7 @@ def _unrecorded_s(u: _imu.UniformImu, s: SetResult) -> float:
 
 def _room_for_hidden(reps: list[RepResult], hidden: IntArray, ecc_first: bool) -> list[RepResult]:
     """``reps`` with the ``hidden`` reps after each (``dropouts.hidden_per_step``) given room
-    (``dropouts.room_for_hidden``): phases in time order, and the rep's end."""
+    (``tempofill.room_for_hidden``): phases in time order, and the rep's end."""
     if not hidden.any():
         return reps
     names = _IN_TIME[ecc_first]

@@ -871,11 +871,23 @@ def test_the_rep_before_reps_a_dropout_hid_is_timed_without_them(
                 assert getattr(r, phase) == pytest.approx(tr[phase], abs=0.2)
 
 
-def test_a_rep_whose_turns_a_dropout_hid_is_timed_by_the_sets_tempo() -> None:
-    # the dropout starts halfway through the fourth rep's lowering and hides its turn at the
-    # bottom and its way up; the bridge put the turn 0.6 s early
-    s = _grid_session("romanian_deadlift", "2-0-1-0", "thigh", 100.0, 331, gyro=False)
-    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise="romanian_deadlift")
+@pytest.mark.parametrize(
+    ("exercise", "tempo", "placement", "seed", "gyro"),
+    [
+        # the dropout hides the RDL's turn at the bottom and its way up; the bridge put the
+        # turn 0.6 s early
+        ("romanian_deadlift", "2-0-1-0", "thigh", 331, False),
+        # it falls inside the curl's lowering, whose fit across it took in both pauses either
+        # side: 4.8 s for 2.9
+        ("biceps_curl", "3-1-1-1", "bar", 832, True),
+    ],
+)
+def test_a_rep_a_dropout_overlaps_is_timed_by_the_sets_tempo(
+    exercise: str, tempo: str, placement: str, seed: int, gyro: bool
+) -> None:
+    # the dropout starts halfway through the set's middle rep
+    s = _grid_session(exercise, tempo, placement, 100.0, seed, gyro=gyro)
+    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise=exercise)
     ts = s.truth.sets[0]
     cut = ts["reps"][len(ts["reps"]) // 2]
     rep = min(found[0].reps, key=lambda r: abs(r.start_s - cut["start_s"]))

@@ -13,7 +13,7 @@ def _rep_bounds(starts: list[float]) -> np.ndarray:
     return np.array(rows, dtype=np.float64)
 
 
-def test_turns_a_dropout_hides_are_placed_by_the_sets_tempo() -> None:
+def test_reps_a_dropout_overlaps_are_timed_by_the_sets_tempo() -> None:
     bounds = _rep_bounds([0.0, 150.0, 300.0, 450.0, 600.0])
     assert turns_by_tempo(bounds, np.zeros((0, 2), dtype=np.int64)) is bounds
     # the bridge put the third rep's turn at the bottom 20 samples early, and its pause there
@@ -28,8 +28,12 @@ def test_turns_a_dropout_hides_are_placed_by_the_sets_tempo() -> None:
     last[4, 1:3] = [680.0, 680.0]
     out = turns_by_tempo(last, np.array([[660, 700]]))
     assert np.allclose(out[4], [600.0, 600 + 140 * 90 / 140, 600 + 140 * 100 / 140, 740.0, 740.0])
-    # a turn just outside a dropout was on record, and stays where it was found
-    assert turns_by_tempo(guessed, np.array([[371, 400]])) is guessed
+    # a dropout inside a movement, its turns on record either side, still leaves the movement
+    # timed across the bridge: the rep is timed by the tempo all the same
+    out = turns_by_tempo(guessed, np.array([[371, 400]]))
+    assert out[2].tolist() == [300.0, 390.0, 400.0, 440.0, 450.0]
+    # a dropout after the set overlaps no rep: nothing moves
+    assert turns_by_tempo(guessed, np.array([[745, 760]])) is guessed
 
 
 def test_a_hidden_turn_of_a_rep_out_of_rhythm_moves_only_within_its_dropout() -> None:
@@ -40,7 +44,7 @@ def test_a_hidden_turn_of_a_rep_out_of_rhythm_moves_only_within_its_dropout() ->
     out = turns_by_tempo(bounds, np.array([[420, 470]]))
     assert out[2].tolist() == [300.0, 390.0, 400.0, 469.0, 650.0]
     assert np.array_equal(np.delete(out, 2, axis=0), np.delete(bounds, 2, axis=0))
-    # no rep with every bound on record: nothing to take the tempo from
+    # a dropout in every rep: nothing to take the tempo from
     spans = np.array([[80, 95], [230, 245], [380, 395], [730, 745], [880, 895]])
     assert turns_by_tempo(bounds, spans) is bounds
 

@@ -146,6 +146,7 @@ def test_a_sets_count_reads_with_its_failed_attempts_and_unrecorded_time_and_rep
     assert reps_text(7, 0, 2.08) == "7 (2.1 s unrecorded)"
     assert reps_text(7, 2, 1.0) == "7 (+2 failed; 1.0 s unrecorded)"
     assert reps_text(7, 0, 2.0, 1) == "7 (2.0 s unrecorded; 1 untimed)"
+    assert reps_text(7, 0, 2.0, 0, 2) == "7 (2.0 s unrecorded; 2 timed from the tempo)"
     assert reps_text(9, 1, 3.5, 2) == "9 (+1 failed; 3.5 s unrecorded; 2 untimed)"
     assert reps_text(10, 0, 0.0, 1) == "10 (1 untimed)"
 

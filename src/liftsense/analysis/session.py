@@ -42,6 +42,7 @@ SET_COLUMNS = (
     "failed_reps",
     "unrecorded_s",
     "hidden_reps",
+    "from_tempo_reps",
     "tempo",
     "eccentric_tut_s",
     "concentric_tut_s",
@@ -145,6 +146,7 @@ class SessionAnalysis:
                     "failed_reps": s.failed_reps,
                     "unrecorded_s": s.unrecorded_s,
                     "hidden_reps": s.hidden_reps,
+                    "from_tempo_reps": s.from_tempo,
                     "tempo": s.tempo,
                     "eccentric_tut_s": s.eccentric_tut_s,
                     "concentric_tut_s": s.concentric_tut_s,
@@ -226,15 +228,20 @@ class SessionAnalysis:
         return _frame(rows, MUSCLE_COLUMNS)
 
 
-def reps_text(reps: int, failed: int, unrecorded_s: float, hidden: int = 0) -> str:
-    """A set's count as the tables show it: ``8 (+1 failed; 2.1 s unrecorded; 1 untimed)``
-    (``hidden``: the reps counted without timing, ``SetResult.hidden_reps``: those a dropout
-    hid, and a last rep whose way back was lost in drift)."""
+def reps_text(
+    reps: int, failed: int, unrecorded_s: float, hidden: int = 0, from_tempo: int = 0
+) -> str:
+    """A set's count as the tables show it: ``8 (+1 failed; 2.1 s unrecorded; 1 untimed; 2 timed
+    from the tempo)`` (``hidden``: the reps counted without timing, ``SetResult.hidden_reps``:
+    those a dropout hid, and a last rep whose way back was lost in drift; ``from_tempo``: the
+    reps a dropout overlapped, timed from the set's tempo, ``SetResult.from_tempo``)."""
     notes = [f"+{failed} failed"] if failed else []
     if unrecorded_s > 0:
         notes.append(f"{unrecorded_s:.1f} s unrecorded")
     if hidden:
         notes.append(f"{hidden} untimed")
+    if from_tempo:
+        notes.append(f"{from_tempo} timed from the tempo")
     return f"{reps} ({'; '.join(notes)})" if notes else str(reps)
 
 

@@ -150,7 +150,9 @@ def _sets_table(analysis: SessionAnalysis) -> str:
                 esc(s.index),
                 esc(s.exercise),
                 num(s.load_kg, "g", " kg"),
-                esc(reps_text(s.n_reps, s.failed_reps, s.unrecorded_s, s.hidden_reps)),
+                esc(
+                    reps_text(s.n_reps, s.failed_reps, s.unrecorded_s, s.hidden_reps, s.from_tempo)
+                ),
                 esc(s.tempo),
                 num(s.eccentric_tut_s, ".1f", " s"),
                 num(s.total_tut_s, ".1f", " s"),

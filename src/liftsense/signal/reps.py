@@ -172,9 +172,13 @@ def _to_results(
             ],
             dtype=np.float64,
         ).reshape(-1, 5)
+        measured = bounds
         if dropouts is not None:
             bounds = turns_by_tempo(bounds, dropouts)
-        for k, (out_on, out_arr, back_on, back_arr, nxt) in zip(timed, bounds, strict=True):
+        from_tempo = np.any(bounds != measured, axis=1).tolist()
+        for k, (out_on, out_arr, back_on, back_arr, nxt), guessed in zip(
+            timed, bounds, from_tempo, strict=True
+        ):
             r = replace(chunk[k], out_on=starts[k], back_arr=ends[k])
             out_s = (out_arr - out_on) / fs
             far_pause = max(back_on - out_arr, 0.0) / fs
@@ -200,6 +204,7 @@ def _to_results(
                     ep,
                     cm,
                     cp,
+                    from_tempo=guessed,
                 )
             )
         chunk = [r for r in chunk if not r.unseen_back]
@@ -244,9 +249,8 @@ def _room_for_hidden(reps: list[RepResult], hidden: IntArray, ecc_first: bool) -
     out = []
     for r, row, new in zip(reps, bounds, room, strict=True):
         if not np.array_equal(row, new):
-            r = replace(
-                r, end_s=float(new[4]), **dict(zip(names, np.diff(new).tolist(), strict=True))
-            )
+            timed = dict(zip(names, np.diff(new).tolist(), strict=True))
+            r = replace(r, end_s=float(new[4]), from_tempo=True, **timed)
         out.append(r)
     return out
 

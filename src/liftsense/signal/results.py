@@ -16,7 +16,9 @@ __all__ = ["RepResult", "SetResult", "format_tempo"]
 @dataclass(frozen=True)
 class RepResult:
     """One completed rep. Phases are named by what they follow (see ``exercises``); velocities
-    are of the sensor, in m/s (NaN when its displacement could not be estimated)."""
+    are of the sensor, in m/s (NaN when its displacement could not be estimated). ``from_tempo``:
+    a dropout overlapped the rep, or hid the reps after it, and its phases (or its pause before
+    the next rep) come from the set's tempo, not the signal (``tempofill``)."""
 
     index: int
     start_s: float
@@ -30,6 +32,7 @@ class RepResult:
     eccentric_peak_velocity_mps: float
     concentric_mean_velocity_mps: float
     concentric_peak_velocity_mps: float
+    from_tempo: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -43,6 +46,7 @@ class RepResult:
             "end_s": round(self.end_s + shift_s, 3),
         }
         out |= {k: _num(getattr(self, k)) for k in keys}
+        out["from_tempo"] = self.from_tempo
         return out
 
 
@@ -79,6 +83,11 @@ class SetResult:
     def n_reps(self) -> int:
         """The reps made: those timed (``reps``) and those counted untimed (``hidden_reps``)."""
         return len(self.reps) + self.hidden_reps
+
+    @property
+    def from_tempo(self) -> int:
+        """How many of the timed reps were timed from the set's tempo (``RepResult.from_tempo``)."""
+        return sum(r.from_tempo for r in self.reps)
 
     def to_json(self, t0: pd.Timestamp | str | None = None) -> dict[str, Any]:
         """The ``sets[]`` entry of ``liftsense analyze --json``, times in s from ``t0``

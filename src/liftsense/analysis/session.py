@@ -146,7 +146,7 @@ class SessionAnalysis:
                     "failed_reps": s.failed_reps,
                     "unrecorded_s": s.unrecorded_s,
                     "hidden_reps": s.hidden_reps,
-                    "from_tempo_reps": s.from_tempo,
+                    "from_tempo_reps": s.from_tempo_reps,
                     "tempo": s.tempo,
                     "eccentric_tut_s": s.eccentric_tut_s,
                     "concentric_tut_s": s.concentric_tut_s,
@@ -234,7 +234,7 @@ def reps_text(
     """A set's count as the tables show it: ``8 (+1 failed; 2.1 s unrecorded; 1 untimed; 2 timed
     from the tempo)`` (``hidden``: the reps counted without timing, ``SetResult.hidden_reps``:
     those a dropout hid, and a last rep whose way back was lost in drift; ``from_tempo``: the
-    reps a dropout overlapped, timed from the set's tempo, ``SetResult.from_tempo``)."""
+    reps timed from the set's tempo, ``SetResult.from_tempo_reps``)."""
     notes = [f"+{failed} failed"] if failed else []
     if unrecorded_s > 0:
         notes.append(f"{unrecorded_s:.1f} s unrecorded")

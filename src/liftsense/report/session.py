@@ -151,7 +151,9 @@ def _sets_table(analysis: SessionAnalysis) -> str:
                 esc(s.exercise),
                 num(s.load_kg, "g", " kg"),
                 esc(
-                    reps_text(s.n_reps, s.failed_reps, s.unrecorded_s, s.hidden_reps, s.from_tempo)
+                    reps_text(
+                        s.n_reps, s.failed_reps, s.unrecorded_s, s.hidden_reps, s.from_tempo_reps
+                    )
                 ),
                 esc(s.tempo),
                 num(s.eccentric_tut_s, ".1f", " s"),

@@ -19,8 +19,8 @@ in any orientation, 12.5-416 Hz, with or without gyro. Steps:
    5 s and more (``_stuck_last``). Reps found on the rotation are timed on the
    displacement where its crossing times fit that profile better (a forearm's tilt is not
    linear in the height of the hand), except for a turnaround the rotation still turns
-   through (``retime``). A rep with a turn inside a dropout is timed by the set's tempo
-   (``tempofill.turns_by_tempo``).
+   through (``retime``). A rep that a dropout overlaps, or that reps a dropout hid follow, is
+   timed by the set's tempo (``tempofill``).
 5. Which movement is eccentric comes from the exercise table (``exercises.exercise_info``); for
    an unknown exercise the start position is where the window rests, and lowering from it is
    taken as eccentric.
@@ -145,7 +145,8 @@ def _to_results(
     ``_EVEN_CV``: the rotation measures each rep alike), a rep that keeps the set's rhythm
     (``_chained``) is kept whatever its range of motion (a displacement fading in the drift of
     a noisy accelerometer).
-    A last rep stuck at the bottom (``_stuck_last``) counts as failed.
+    A last rep stuck at the bottom (``_stuck_last``) counts as failed. A rep that one of the
+    window's ``dropouts`` overlaps is timed by its set's tempo (``tempofill.turns_by_tempo``).
     """
     groups: list[tuple[list[RepResult], int, int]] = []
     sets = split_sets(raw, fs)

@@ -85,7 +85,7 @@ class SetResult:
         return len(self.reps) + self.hidden_reps
 
     @property
-    def from_tempo(self) -> int:
+    def from_tempo_reps(self) -> int:
         """How many of the timed reps were timed from the set's tempo (``RepResult.from_tempo``)."""
         return sum(r.from_tempo for r in self.reps)
 

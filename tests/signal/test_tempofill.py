@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from liftsense.signal.tempofill import room_for_hidden, turns_by_tempo
 
@@ -63,3 +65,55 @@ def test_a_rep_followed_by_hidden_ones_ends_where_the_rhythm_leaves_room_for_the
     merged[2] = [300.0, 390.0, 500.0, 590.0, 600.0]
     out = room_for_hidden(merged, np.array([0, 0, 1, 0]))
     assert out[2].tolist() == [300.0, 390.0, 400.0, 440.0, 450.0]
+
+
+@st.composite
+def _set_of_reps(draw: st.DrawFn) -> np.ndarray:
+    """A set of 2-10 reps, each of four phases of 0-200 samples (at least 20 in all), one after
+    another; the last without a trailing pause."""
+    n = draw(st.integers(2, 10))
+    phases = np.array(
+        draw(
+            st.lists(st.lists(st.integers(0, 200), min_size=4, max_size=4), min_size=n, max_size=n)
+        ),
+        dtype=np.float64,
+    )
+    phases[:, 0] += 20
+    phases[-1, 3] = 0
+    ends = np.cumsum(phases.sum(axis=1))
+    starts = np.concatenate([[0.0], ends[:-1]])
+    return np.column_stack([starts, starts[:, None] + np.cumsum(phases, axis=1)])
+
+
+@given(bounds=_set_of_reps(), at=st.floats(0.0, 1.0), width=st.integers(1, 150))
+def test_timing_by_tempo_keeps_reps_whole_and_in_order(
+    bounds: np.ndarray, at: float, width: int
+) -> None:
+    a = int(at * bounds[-1, 4])
+    spans = np.array([[a, a + width]])
+    out = turns_by_tempo(bounds, spans)
+    assert out.shape == bounds.shape
+    assert np.all(np.diff(out, axis=1) >= -1e-9)  # each rep's bounds in order
+    assert np.array_equal(out[:, [0, 4]], bounds[:, [0, 4]])  # starts and ends stay
+    untouched = (bounds[:, 4] <= a) | (bounds[:, 0] >= a + width)  # reps the dropout misses
+    assert np.array_equal(out[untouched], bounds[untouched])
+
+
+@given(bounds=_set_of_reps(), data=st.data())
+def test_room_for_hidden_reps_ends_each_rep_at_its_share_of_the_step(
+    bounds: np.ndarray, data: st.DataObject
+) -> None:
+    hidden = np.array(
+        data.draw(st.lists(st.integers(0, 2), min_size=len(bounds) - 1, max_size=len(bounds) - 1))
+    )
+    out = room_for_hidden(bounds, hidden)
+    assert np.all(np.diff(out, axis=1) >= -1e-9)
+    assert np.array_equal(out[:, 0], bounds[:, 0])
+    for k in np.flatnonzero(hidden):
+        end = bounds[k, 0] + (bounds[k + 1, 0] - bounds[k, 0]) / (hidden[k] + 1)
+        if bounds[k, 3] <= end:  # it turned back in time: its turns stay, its pause shrinks
+            assert out[k, 4] == end and np.array_equal(out[k, :4], bounds[k, :4])
+        elif not np.array_equal(out[k], bounds[k]):  # its turns placed within the room it has
+            assert out[k, 4] == end and out[k, 3] <= end
+    followed = np.append(hidden > 0, False)  # the reps hidden reps follow
+    assert np.array_equal(out[~followed], bounds[~followed])

@@ -38,6 +38,29 @@ def test_reps_a_dropout_overlaps_are_timed_by_the_sets_tempo() -> None:
     assert turns_by_tempo(guessed, np.array([[745, 760]])) is guessed
 
 
+def _bounds_of(phases: list[list[float]]) -> np.ndarray:
+    """Reps one after another, each of the four ``phases`` given (samples)."""
+    ph = np.array(phases, dtype=np.float64)
+    ends = np.cumsum(ph.sum(axis=1))
+    starts = np.concatenate([[0.0], ends[:-1]])
+    return np.column_stack([starts, starts[:, None] + np.cumsum(ph, axis=1)])
+
+
+def test_a_phase_the_dropout_does_not_cross_keeps_its_measured_length() -> None:
+    # the dropout lies inside the third rep's movement out; its movement back (32 samples,
+    # within the 30-60 the other reps took) and its pause after it keep their measured lengths,
+    # and the movement out and the pause at the far end share the rest as the set's reps do
+    bounds = _bounds_of(
+        [[90, 10, 30, 10], [90, 10, 60, 10], [70, 30, 32, 10], [90, 10, 45, 10], [90, 10, 50, 0]]
+    )
+    out = turns_by_tempo(bounds, np.array([[330, 360]]))
+    assert out[2].tolist() == [310.0, 400.0, 410.0, 442.0, 452.0]
+    # a movement back no rep of the set took as quickly is no measurement to keep
+    quick = bounds.copy()
+    quick[2, 3] = quick[2, 2] + 20
+    assert np.diff(turns_by_tempo(quick, np.array([[330, 360]]))[2])[2] > 40
+
+
 def test_a_hidden_turn_of_a_rep_out_of_rhythm_moves_only_within_its_dropout() -> None:
     # the third rep's end is a re-rack's start after a rest: its length is no rep's, and only
     # its turn inside the dropout is placed, between the turns either side, kept in the dropout

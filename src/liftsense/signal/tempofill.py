@@ -62,7 +62,11 @@ def turns_by_tempo(bounds: FloatArray, spans: IntArray) -> FloatArray:
     )
     hidden = np.any(inside, axis=-1)
     mono = np.maximum.accumulate(bounds, axis=1)
-    over = np.any((mono[:, :1] < spans[:, 1]) & (mono[:, 4:] > spans[:, 0]), axis=1)
+    # which phases a dropout crosses, and so which reps it overlaps
+    crossed = np.any(
+        (mono[:, :-1, None] < spans[:, 1]) & (mono[:, 1:, None] > spans[:, 0]), axis=-1
+    )
+    over = np.any(crossed, axis=1)
     guessed, clean = np.flatnonzero(over), ~over
     if not guessed.size or not clean.any():
         return bounds
@@ -71,9 +75,6 @@ def turns_by_tempo(bounds: FloatArray, spans: IntArray) -> FloatArray:
     usual = median(length[clean])
     phases = np.diff(mono, axis=1)
     lo, hi = _clean_range(phases, clean)
-    crossed = np.any(
-        (mono[:, :-1, None] < spans[:, 1]) & (mono[:, 1:, None] > spans[:, 0]), axis=-1
-    )
     out = bounds.copy()
     for k in guessed:
         s = typical.copy()

@@ -32,8 +32,8 @@ What the lifter did inside a dropout stays unknown, and a rep it hides for the m
 found. Between two reps that a dropout comes between, and that lie a whole number of the set's rep
 periods apart (within a quarter period over two periods, and more over more of them, as the small
 differences between periods add up, and more where few steps gave the period: the set kept its
-rhythm), the reps that rhythm leaves room for are counted all the same (``hidden_reps``): when the
-sensor was moving at both edges of the dropout (the set went on through it; a lifter who paused
+rhythm), the reps that rhythm leaves room for are counted all the same (``hidden_per_step``): when
+the sensor was moving at both edges of the dropout (the set went on through it; a lifter who paused
 between reps there stood still, or re-racked the bar out of rhythm), and when no more than two
 periods of the step between the reps were recorded (the rep before and one more: the reps the
 dropout cuts into may be lost as well; a longer stretch on record is a pause), or dropouts cut into
@@ -57,7 +57,6 @@ __all__ = [
     "DROPOUT_S",
     "dropout_spans",
     "hidden_per_step",
-    "hidden_reps",
     "in_dropouts",
     "period_samples",
     "stitch",
@@ -245,11 +244,6 @@ def in_dropouts(spans: IntArray, lo: npt.ArrayLike, hi: npt.ArrayLike) -> FloatA
     lo_, hi_ = np.asarray(lo, dtype=np.float64)[:, None], np.asarray(hi, dtype=np.float64)[:, None]
     out: FloatArray = np.clip(np.minimum(b, hi_) - np.maximum(a, lo_), 0.0, None).sum(axis=1)
     return out
-
-
-def hidden_reps(starts: FloatArray, spans: IntArray, motion: FloatArray, fs_hz: float) -> int:
-    """How many reps the dropouts hid in a set: the sum of ``hidden_per_step``."""
-    return int(hidden_per_step(starts, spans, motion, fs_hz).sum())
 
 
 def hidden_per_step(

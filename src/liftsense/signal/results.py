@@ -56,7 +56,7 @@ class SetResult:
     tension (s), and how it was found (``signal``: ``displacement`` or ``rotation``; ``source``:
     ``auto`` or ``markers``). ``unrecorded_s`` is how long the sensor sent nothing within the
     set (its dropouts); ``hidden_reps`` are the reps counted with no timing: those the dropouts
-    hid (``dropouts.hidden_reps``) and a last rep whose slow way back the drift control lost
+    hid (``dropouts.hidden_per_step``) and a last rep whose slow way back the drift control lost
     (``attempts.completed_outs``); ``n_reps`` is both. Each of those adds the set's median
     phases to its times under tension: the reps were made. ``load_kg`` is NaN here; the caller
     knows the plan."""

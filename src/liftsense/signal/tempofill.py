@@ -20,6 +20,8 @@ last rep's is the end of its movement back: no trailing pause).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -60,7 +62,6 @@ def turns_by_tempo(bounds: FloatArray, spans: IntArray) -> FloatArray:
     inside: npt.NDArray[np.bool_] = (bounds[..., None] >= spans[:, 0]) & (
         bounds[..., None] < spans[:, 1]
     )
-    hidden = np.any(inside, axis=-1)
     mono = np.maximum.accumulate(bounds, axis=1)
     # which phases a dropout crosses, and so which reps it overlaps
     crossed = np.any(
@@ -70,11 +71,11 @@ def turns_by_tempo(bounds: FloatArray, spans: IntArray) -> FloatArray:
     guessed, clean = np.flatnonzero(over), ~over
     if not guessed.size or not clean.any():
         return bounds
-    length = mono[:, 4] - mono[:, 0]
-    typical = _typical_shares(mono, clean)
-    usual = median(length[clean])
     phases = np.diff(mono, axis=1)
-    lo, hi = _clean_range(phases, clean)
+    length = phases.sum(axis=1)
+    typical = _typical_shares(phases, clean)
+    usual = median(length[clean])
+    lo, hi = _over_clean(phases, clean, np.min), _over_clean(phases, clean, np.max)
     out = bounds.copy()
     for k in guessed:
         s = typical.copy()
@@ -86,18 +87,20 @@ def turns_by_tempo(bounds: FloatArray, spans: IntArray) -> FloatArray:
             keep = ~crossed[k] & (phases[k] >= lo) & (phases[k] <= hi)
             out[k, 1:4] = _shared_around(mono[k, 0], phases[k], keep, s)
         else:
-            out[k] = _place_runs(mono[k], hidden[k], inside[k], s, spans)
+            out[k] = _place_runs(mono[k], inside[k], s, spans)
     return out
 
 
-def _clean_range(phases: FloatArray, clean: npt.NDArray[np.bool_]) -> tuple[FloatArray, FloatArray]:
-    """The shortest and longest of each phase (``phases``: a row per rep) over the reps
-    ``clean`` (the trailing pause's, over those before the last rep)."""
-    lo, hi = phases[clean].min(axis=0), phases[clean].max(axis=0)
-    before_last = phases[:-1][clean[:-1], 3]
-    if before_last.size:
-        lo[3], hi[3] = before_last.min(), before_last.max()
-    return lo, hi
+def _over_clean(
+    values: FloatArray, clean: npt.NDArray[np.bool_], reduce: Callable[..., FloatArray]
+) -> FloatArray:
+    """``reduce`` (``np.median``, ``np.min``...) of each phase's ``values`` (a row per rep of a
+    set) over the reps ``clean``; the trailing pause's over those before the last rep, where
+    there are any (the last rep has none by convention)."""
+    out = reduce(values[clean], axis=0)
+    if clean[:-1].any():
+        out[3] = reduce(values[:-1][clean[:-1], 3])
+    return out
 
 
 def _shared_around(
@@ -114,16 +117,11 @@ def _shared_around(
     return out
 
 
-def _typical_shares(mono: FloatArray, clean: npt.NDArray[np.bool_]) -> FloatArray:
-    """How the reps ``clean`` of a set share their length between their four phases (the
-    median share of each; the trailing pause's, of those before the last rep): ``mono``, their
-    bounds (``turns_by_tempo``), in order."""
-    length = mono[:, 4] - mono[:, 0]
-    share = np.diff(mono, axis=1) / np.maximum(length, 1e-9)[:, None]
-    typical: FloatArray = np.median(share[clean], axis=0)
-    if clean[:-1].any():
-        typical[3] = np.median(share[:-1][clean[:-1], 3])
-    return typical
+def _typical_shares(phases: FloatArray, clean: npt.NDArray[np.bool_]) -> FloatArray:
+    """How the reps ``clean`` of a set share their length between their four ``phases`` (a row
+    per rep): the median share of each (``_over_clean``)."""
+    share = phases / np.maximum(phases.sum(axis=1), 1e-9)[:, None]
+    return _over_clean(share, clean, np.median)
 
 
 def _shared(start: float, length: float, share: FloatArray) -> FloatArray:
@@ -147,7 +145,7 @@ def room_for_hidden(bounds: FloatArray, hidden: IntArray) -> FloatArray:
     clean = np.ones(len(bounds), dtype=bool)
     clean[:-1] = hidden == 0
     clean[1:] &= hidden == 0  # the reps either side of hidden ones may hold part of them
-    typical = _typical_shares(mono, clean) if clean.any() else None
+    typical = _typical_shares(np.diff(mono, axis=1), clean) if clean.any() else None
     out = bounds.copy()
     for k in np.flatnonzero(hidden):
         end = mono[k, 0] + (mono[k + 1, 0] - mono[k, 0]) / (hidden[k] + 1)
@@ -160,15 +158,12 @@ def room_for_hidden(bounds: FloatArray, hidden: IntArray) -> FloatArray:
 
 
 def _place_runs(
-    row: FloatArray,
-    hidden: npt.NDArray[np.bool_],
-    inside: npt.NDArray[np.bool_],
-    share: FloatArray,
-    spans: IntArray,
+    row: FloatArray, inside: npt.NDArray[np.bool_], share: FloatArray, spans: IntArray
 ) -> FloatArray:
     """A rep's bounds ``row`` (``turns_by_tempo``) with each run of its turns inside a dropout
-    (``hidden``; ``inside``: which of ``spans`` each bound lies in) placed between the bounds
-    either side of the run, by the phases' ``share``, and kept within its dropout."""
+    (``inside``: which of ``spans`` each bound lies in) placed between the bounds either side
+    of the run, by the phases' ``share``, and kept within its dropout."""
+    hidden = np.any(inside, axis=-1)
     out = row.copy()
     t = 1
     while t < 4:

@@ -366,9 +366,7 @@ def generate(spec: SessionSpec, *, seed: int = 0) -> SyntheticSession:
     """
     if spec.placement not in PLACEMENTS:
         raise ValueError(f"placement {spec.placement!r}: use one of {', '.join(PLACEMENTS)}")
-    if spec.thigh_model not in _poses.THIGH_MODELS:
-        models = ", ".join(_poses.THIGH_MODELS)
-        raise ValueError(f"thigh model {spec.thigh_model!r}: use one of {models}")
+    _poses.check_thigh_model(spec.thigh_model)
     if not 1.0 <= spec.rate_hz <= 1000.0:
         raise ValueError(f"rate_hz {spec.rate_hz}: use 1-1000 Hz (real sensors: 12.5-416)")
     rng = np.random.default_rng(seed)

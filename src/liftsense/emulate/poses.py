@@ -134,6 +134,12 @@ def check(exercise: str, placement: str) -> None:
         )
 
 
+def check_thigh_model(model: str) -> None:
+    """Raise ValueError if ``model`` is not one of ``THIGH_MODELS``."""
+    if model not in THIGH_MODELS:
+        raise ValueError(f"thigh model {model!r}: use one of {', '.join(THIGH_MODELS)}")
+
+
 def geometry(
     placement: str,
     plan: _PlanLike,
@@ -144,8 +150,7 @@ def geometry(
 ) -> Geometry:
     """Evaluate the pose model for each set's time segment (zero pose outside sets); ``thigh``:
     one of ``THIGH_MODELS``."""
-    if thigh not in THIGH_MODELS:
-        raise ValueError(f"unknown thigh model {thigh!r}; choose from {', '.join(THIGH_MODELS)}")
+    check_thigh_model(thigh)
     x = np.zeros_like(t)
     z = np.zeros_like(t)
     theta = np.zeros_like(t)

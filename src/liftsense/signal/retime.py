@@ -7,7 +7,11 @@ is timed on the displacement when the displacement shows both of its movements (
 the rotation (unless the displacement fits it as a minimum-jerk movement and the rotation does
 not: a forearm that tilts most of the way early in a lowering and the rest as the press starts
 up), and its crossing times fit minimum-jerk movements better than the rotation's
-(``movement.fit_movement_misfit``).
+(``movement.fit_movement_misfit``). A displacement from ``_SMALL_MIN_M`` up must fit them
+``_SMALL_MISFIT_SHARE`` times as closely: a thigh in a Romanian deadlift rises only a few
+centimetres, but turning about the knee it cannot be linear in both its height and its angle,
+and whichever moves as a minimum-jerk movement is the clock; a few centimetres of a noisy
+accelerometer fit one only by chance, and then loosely.
 
 A pause at the far end that the displacement shows while the rotation still turns is not a
 pause: the end of a slow movement is lost in an accelerometer's noise, where the sensor's tilt
@@ -29,7 +33,11 @@ from liftsense.signal.phases import RawRep
 __all__ = ["retimed"]
 
 FloatArray = npt.NDArray[np.float64]
+#: Each movement of the displacement (m) a rep is timed on ...
 _RETIME_MIN_M = 0.12
+#: ... or from this, if it fits minimum-jerk movements this share of the rotation's misfit.
+_SMALL_MIN_M = 0.05
+_SMALL_MISFIT_SHARE = 0.25
 #: Minimum-jerk misfits (see ``movement.fit_movement_misfit``) of a movement that the
 #: displacement times surely, and that the rotation times badly.
 _SURE_MISFIT = 0.02
@@ -55,8 +63,9 @@ def _retime(r: RawRep, disp: FloatArray, rot: FloatArray, fs: float, arc: float)
     pk = i0 + int(np.argmax(disp[i0 : i1 + 1]))
     l0, l1, l2 = float(disp[i0]), float(disp[pk]), float(disp[i1])
     d_out, d_back = l1 - l0, l1 - l2
-    if min(d_out, d_back) < max(0.5 * max(d_out, d_back), _RETIME_MIN_M):
+    if min(d_out, d_back) < max(0.5 * max(d_out, d_back), _SMALL_MIN_M):
         return r
+    share = 1.0 if min(d_out, d_back) >= _RETIME_MIN_M else _SMALL_MISFIT_SHARE
     on_o, dur_o, mis_o = fit_movement_misfit(disp[i0 : pk + 1], l0, d_out, True, arc)
     on_b, dur_b, mis_b = fit_movement_misfit(disp[pk : i1 + 1], l1, d_back, False, arc)
     rot_o = fit_movement_misfit(rot[i0 : r.ipk + 1], r.level0, r.level1 - r.level0, True)
@@ -68,7 +77,7 @@ def _retime(r: RawRep, disp: FloatArray, rot: FloatArray, fs: float, arc: float)
     )
     if not all(0.5 <= q <= 2.0 or ok for q, ok in zip(ratios, sure, strict=True)):  # False for NaN
         return r
-    if not mis_o + mis_b < rot_o[2] + rot_b[2]:  # False for NaN: keep the rotation's timing
+    if not mis_o + mis_b < share * (rot_o[2] + rot_b[2]):  # False for NaN: keep the rotation's
         return r
     out_on, back_on, back_arr = i0 + on_o, pk + on_b, pk + on_b + dur_b
     out_arr, back_on = join_turnaround(out_on + dur_o, dur_o, back_on, dur_b, fs)

@@ -607,8 +607,9 @@ def test_rdls_at_the_thigh_are_timed_on_its_few_centimetres_of_height(
     # a thigh in a Romanian deadlift turns 25 degrees and rises 8 cm; the reps are found on its
     # turn, which runs ahead of the lift: without gyro, read from gravity's direction, which
     # the thigh's own acceleration bends; with one, on a thigh turning about the knee whose
-    # height stays linear in the lift. Timed on the turn, the eccentric TUT was 5.4-7.5 % long
-    # and a phase off by 0.10-0.38 s on average; the height fits minimum-jerk movements closely
+    # height stays linear in the lift. Timed on the turn, the sets' eccentric TUT was off by
+    # 1.3-7.5 % and a phase by 0.10-0.38 s on average; the height fits minimum-jerk movements
+    # closely
     s = _grid_session(
         "romanian_deadlift", "2-0-1-0", "thigh", rate_hz, seed, gyro=gyro, thigh_model=thigh_model
     )

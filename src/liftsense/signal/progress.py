@@ -189,7 +189,7 @@ def reps_in_window(
         )
         disp = sign * _imu.integrate(v - loose, fs)
         for _ in range(2):
-            raw = retimed(on_rotation, disp, r_sig, fs, arc)
+            raw = retimed(on_rotation, disp, r_sig, fs, arc, from_gravity=gyro is None)
             normal = [r for r in raw if not r.failed and not r.cut]
             v_err = velocity_correction(normal, fs, v, dropouts=level_drops, **knots)
             disp = sign * _imu.integrate(v - v_err, fs)

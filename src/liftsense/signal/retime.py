@@ -1,17 +1,22 @@
 """Reps found on a rotation, timed on the displacement where that is the better clock.
 
 A forearm's tilt is not linear in the height of the hand that presses or curls, so it times a
-press or a curl badly; a thigh's rotation times a squat well. Each rep found on the rotation
-is timed on the displacement when the displacement shows both of its movements (at least
+press or a curl badly; a thigh's rotation times a squat well. Each rep found on the rotation is
+timed on the displacement when the displacement shows both of its movements (at least
 ``_RETIME_MIN_M`` and neither under half the other), each lasting half to twice as long as on
 the rotation (unless the displacement fits it as a minimum-jerk movement and the rotation does
 not: a forearm that tilts most of the way early in a lowering and the rest as the press starts
 up), and its crossing times fit minimum-jerk movements better than the rotation's
-(``movement.fit_movement_misfit``). A displacement from ``_SMALL_MIN_M`` up must fit them
-``_SMALL_MISFIT_SHARE`` times as closely: a thigh in a Romanian deadlift rises only a few
-centimetres, but turning about the knee it cannot be linear in both its height and its angle,
-and whichever moves as a minimum-jerk movement is the clock; a few centimetres of a noisy
-accelerometer fit one only by chance, and then loosely.
+(``movement.fit_movement_misfit``). A displacement from ``_SMALL_MIN_M`` up must fit them with
+under ``_SMALL_MISFIT_SHARE`` of the rotation's misfit: a thigh in a Romanian deadlift rises
+only a few centimetres, but turning about the knee it cannot be linear in both its height and
+its angle, and whichever moves as a minimum-jerk movement is the clock; a few centimetres of a
+noisy accelerometer fit one only by chance, and then loosely. Without a gyro, the rotation is
+read from gravity's direction, which the sensor's own acceleration bends: that keeps a
+movement's minimum-jerk shape but shifts its timing (a hip hinging back in an RDL showed its
+turn at the bottom 0.2-0.3 s early). There, the displacement times the rep when it shows both
+movements (from ``_RETIME_MIN_M``) and both fit minimum-jerk movements within ``_TIE_MISFIT``,
+however closely the rotation fits too.
 
 A pause at the far end that the displacement shows while the rotation still turns is not a
 pause: the end of a slow movement is lost in an accelerometer's noise, where the sensor's tilt
@@ -38,6 +43,8 @@ _RETIME_MIN_M = 0.12
 #: ... or from this, if it fits minimum-jerk movements this share of the rotation's misfit.
 _SMALL_MIN_M = 0.05
 _SMALL_MISFIT_SHARE = 0.25
+#: A minimum-jerk misfit this small is a perfect fit (see the module's docstring).
+_TIE_MISFIT = 0.006
 #: Minimum-jerk misfits (see ``movement.fit_movement_misfit``) of a movement that the
 #: displacement times surely, and that the rotation times badly.
 _SURE_MISFIT = 0.02
@@ -49,15 +56,24 @@ _PAUSE_TURN_RAD = 0.08
 
 
 def retimed(
-    raw: list[RawRep], disp: FloatArray, rot: FloatArray, fs: float, arc: float
+    raw: list[RawRep],
+    disp: FloatArray,
+    rot: FloatArray,
+    fs: float,
+    arc: float,
+    *,
+    from_gravity: bool = False,
 ) -> list[RawRep]:
     """Reps found on the rotation ``rot``, each with its movements timed on the displacement
-    ``disp`` where that is the better clock (see the module's docstring); failed and cut reps
-    keep their timing."""
-    return [r if r.failed or r.cut else _retime(r, disp, rot, fs, arc) for r in raw]
+    ``disp`` where that is the better clock (see the module's docstring; ``from_gravity``: the
+    rotation was read from gravity's direction, without gyro); failed and cut reps keep their
+    timing."""
+    return [r if r.failed or r.cut else _retime(r, disp, rot, fs, arc, from_gravity) for r in raw]
 
 
-def _retime(r: RawRep, disp: FloatArray, rot: FloatArray, fs: float, arc: float) -> RawRep:
+def _retime(
+    r: RawRep, disp: FloatArray, rot: FloatArray, fs: float, arc: float, from_gravity: bool
+) -> RawRep:
     """One rep of ``retimed``: timed on ``disp``, or ``r`` unchanged."""
     i0, i1 = r.i0, r.i1
     pk = i0 + int(np.argmax(disp[i0 : i1 + 1]))
@@ -77,8 +93,11 @@ def _retime(r: RawRep, disp: FloatArray, rot: FloatArray, fs: float, arc: float)
     )
     if not all(0.5 <= q <= 2.0 or ok for q, ok in zip(ratios, sure, strict=True)):  # False for NaN
         return r
-    if not mis_o + mis_b < share * (rot_o[2] + rot_b[2]):  # False for NaN: keep the rotation's
-        return r
+    # a perfect fit of a displacement that shows the rep clearly beats a rotation that gravity's
+    # direction bends, however closely that fits too
+    perfect = share == 1.0 and mis_o <= _TIE_MISFIT and mis_b <= _TIE_MISFIT  # False for NaN
+    if not (mis_o + mis_b < share * (rot_o[2] + rot_b[2]) or (from_gravity and perfect)):
+        return r  # also for NaN: keep the rotation's timing
     out_on, back_on, back_arr = i0 + on_o, pk + on_b, pk + on_b + dur_b
     out_arr, back_on = join_turnaround(out_on + dur_o, dur_o, back_on, dur_b, fs)
     if _turns_through(rot, out_arr, back_on, r.excursion):

@@ -15,7 +15,7 @@ noisy accelerometer fit one only by chance, and then loosely. Without a gyro, th
 read from gravity's direction, which the sensor's own acceleration bends: that keeps a
 movement's minimum-jerk shape but shifts its timing (a hip hinging back in an RDL showed its
 turn at the bottom 0.2-0.3 s early). There, the displacement times the rep when it shows both
-movements (from ``_RETIME_MIN_M``) and both fit minimum-jerk movements within ``_TIE_MISFIT``,
+movements (from ``_RETIME_MIN_M``) and both fit minimum-jerk movements within ``_PERFECT_MISFIT``,
 however closely the rotation fits too.
 
 A pause at the far end that the displacement shows while the rotation still turns is not a
@@ -44,7 +44,7 @@ _RETIME_MIN_M = 0.12
 _SMALL_MIN_M = 0.05
 _SMALL_MISFIT_SHARE = 0.25
 #: A minimum-jerk misfit this small is a perfect fit (see the module's docstring).
-_TIE_MISFIT = 0.006
+_PERFECT_MISFIT = 0.006
 #: Minimum-jerk misfits (see ``movement.fit_movement_misfit``) of a movement that the
 #: displacement times surely, and that the rotation times badly.
 _SURE_MISFIT = 0.02
@@ -81,7 +81,8 @@ def _retime(
     d_out, d_back = l1 - l0, l1 - l2
     if min(d_out, d_back) < max(0.5 * max(d_out, d_back), _SMALL_MIN_M):
         return r
-    share = 1.0 if min(d_out, d_back) >= _RETIME_MIN_M else _SMALL_MISFIT_SHARE
+    clear = min(d_out, d_back) >= _RETIME_MIN_M
+    share = 1.0 if clear else _SMALL_MISFIT_SHARE
     on_o, dur_o, mis_o = fit_movement_misfit(disp[i0 : pk + 1], l0, d_out, True, arc)
     on_b, dur_b, mis_b = fit_movement_misfit(disp[pk : i1 + 1], l1, d_back, False, arc)
     rot_o = fit_movement_misfit(rot[i0 : r.ipk + 1], r.level0, r.level1 - r.level0, True)
@@ -95,7 +96,7 @@ def _retime(
         return r
     # a perfect fit of a displacement that shows the rep clearly beats a rotation that gravity's
     # direction bends, however closely that fits too
-    perfect = share == 1.0 and mis_o <= _TIE_MISFIT and mis_b <= _TIE_MISFIT  # False for NaN
+    perfect = clear and mis_o <= _PERFECT_MISFIT and mis_b <= _PERFECT_MISFIT  # False for NaN
     if not (mis_o + mis_b < share * (rot_o[2] + rot_b[2]) or (from_gravity and perfect)):
         return r  # also for NaN: keep the rotation's timing
     out_on, back_on, back_arr = i0 + on_o, pk + on_b, pk + on_b + dur_b

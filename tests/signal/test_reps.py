@@ -622,9 +622,9 @@ def test_rdls_at_the_thigh_are_timed_on_its_few_centimetres_of_height(
 @pytest.mark.parametrize(("rate_hz", "seed"), [(100.0, 381), (12.5, 351)])
 def test_rdls_at_the_hip_without_gyro_are_timed_on_its_height(rate_hz: float, seed: int) -> None:
     # the reps are found on the pelvis's turn, read from gravity's direction, which the hips'
-    # acceleration as they travel back bends: the turn keeps a minimum-jerk shape but shows the
-    # bottom 0.2-0.3 s early (eccentric TUT 6.6-7.8 % short). The height, 13-15 cm, fits
-    # minimum-jerk movements as closely
+    # acceleration as they travel back bends: the turn keeps a minimum-jerk shape, but each rep
+    # starts 0.1 s late, its bottom comes 0.1 s early and its return 0.1 s late (eccentric TUT
+    # 6.6-7.8 % short). The height, 13-15 cm, fits minimum-jerk movements as closely
     s = _grid_session("romanian_deadlift", "2-0-1-0", "hip", rate_hz, seed, gyro=False)
     for t, f in zip(s.truth.sets, detect(s.imu, exercise="romanian_deadlift"), strict=True):
         assert (f.n_reps, f.signal) == (len(t["reps"]), "rotation")

@@ -13,10 +13,10 @@ only a few centimetres, but turning about the knee it cannot be linear in both i
 its angle, and whichever moves as a minimum-jerk movement is the clock; a few centimetres of a
 noisy accelerometer fit one only by chance, and then loosely. Without a gyro, the rotation is
 read from gravity's direction, which the sensor's own acceleration bends: that keeps a
-movement's minimum-jerk shape but shifts its timing (a hip hinging back in an RDL showed its
-turn at the bottom 0.2-0.3 s early). There, the displacement times the rep when it shows both
-movements (from ``_RETIME_MIN_M``) and both fit minimum-jerk movements within ``_PERFECT_MISFIT``,
-however closely the rotation fits too.
+movement's minimum-jerk shape but shifts its timing (a hip hinging back in an RDL showed each
+rep starting 0.1 s late, its bottom 0.1 s early and its return 0.1 s late). There, the
+displacement times the rep when it shows both movements (from ``_RETIME_MIN_M``) and both fit
+minimum-jerk movements within ``_PERFECT_MISFIT``, however closely the rotation fits too.
 
 A pause at the far end that the displacement shows while the rotation still turns is not a
 pause: the end of a slow movement is lost in an accelerometer's noise, where the sensor's tilt

@@ -11,7 +11,8 @@ With 2-s dropouts mid-set (``scripts/eval_reps.py synthetic --dropout-s 2``), th
 grid's eccentric TUT error from 3.1 % to 1.6 % and its phase MAE from 105 / 97 / 99 / 61 ms to
 82 / 31 / 41 / 22 ms. Retiming only the reps with a turn inside a dropout left it at
 94 / 56 / 72 / 38 ms and 1.9 %; retiming the whole of each rep a dropout overlaps, measured phases
-and all, cost 1-s dropouts 4 ms of concentric MAE (30 to 34 ms; now 30).
+and all, cost 1-s dropouts 4 ms of concentric MAE (30 to 34 ms), which keeping a phase the
+dropout does not cross took back. The README gives the current figures.
 
 A rep's bounds here are a row of five times, in the order they happen: its start, the end of its
 movement out, the start and the end of its movement back, and its end (the next rep's start; the

@@ -140,3 +140,12 @@ def test_room_for_hidden_reps_ends_each_rep_at_its_share_of_the_step(
             assert out[k, 4] == end and out[k, 3] <= end
     followed = np.append(hidden > 0, False)  # the reps hidden reps follow
     assert np.array_equal(out[~followed], bounds[~followed])
+
+
+def test_turns_placed_by_the_tempo_stay_within_the_rep_despite_rounding() -> None:
+    # the clean reps spend all their length in the eccentric: the shares' cumulative sum
+    # rounds past 1, which put the last turn 2e-15 samples past the rep's end
+    bounds = np.array([[0.0, 20, 20, 20, 20], [20, 40, 40, 40, 40], [40, 213, 391, 531, 531]])
+    out = room_for_hidden(bounds, np.array([1, 0]))
+    assert out[0, 4] == 10.0
+    assert np.all(out[0, 1:4] <= out[0, 4])

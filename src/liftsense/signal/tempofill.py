@@ -127,8 +127,10 @@ def _typical_shares(phases: FloatArray, clean: npt.NDArray[np.bool_]) -> FloatAr
 
 def _shared(start: float, length: float, share: FloatArray) -> FloatArray:
     """A rep's three turns: its ``length`` from ``start`` shared between its phases by
-    ``share``."""
-    out: FloatArray = start + length * np.cumsum(share / share.sum())[:3]
+    ``share`` (none past its end, which the shares' rounding could put them)."""
+    out: FloatArray = np.minimum(
+        start + length * np.cumsum(share / share.sum())[:3], start + length
+    )
     return out
 
 

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from liftsense.signal.results import RepResult, SetResult
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "eval_reps.py"
 
 
@@ -144,3 +146,41 @@ def test_a_recording_holds_as_many_cycles_as_its_length_over_its_cadence(ev: Mod
     # two peaks a rep (a squat at the wrist): counted as cycles of half a rep, never fewer
     doubled = np.sin(2 * np.pi * t / 2.0) + 1.5 * np.sin(2 * np.pi * t / 1.0)
     assert ev.cycles_on_record(_acc(t, doubled)) == pytest.approx(20, abs=0.4)
+
+
+def _rep(start: float, end: float) -> RepResult:
+    return RepResult(0, start, end, end - start, 0.0, 0.0, 0.0, 0.5, 0.1, 0.2, 0.1, 0.2)
+
+
+def _set(reps: list[RepResult]) -> SetResult:
+    return SetResult(
+        0, "back_squat", pd.Timestamp("2026-01-01", tz="UTC"), reps[0].start_s, reps[-1].end_s,
+        tuple(reps), "2-0-1-0", 1.0, 1.0, 2.0, 0, 0.5, "displacement", "auto",
+    )  # fmt: skip
+
+
+def test_a_rep_mostly_within_a_true_set_is_no_false_rep_however_early_it_starts(
+    ev: ModuleType,
+) -> None:
+    truth = [
+        {
+            "start_s": 136.5,
+            "end_s": 149.3,
+            "eccentric_tut_s": 10.0,
+            "reps": [
+                {"start_s": 136.5, "end_s": 142.5, "eccentric_s": 5.0, "bottom_pause_s": 0.0,
+                 "concentric_s": 1.0, "top_pause_s": 0.0},
+                {"start_s": 142.5, "end_s": 149.3, "eccentric_s": 5.8, "bottom_pause_s": 0.0,
+                 "concentric_s": 1.0, "top_pause_s": 0.0},
+            ],
+        }
+    ]  # fmt: skip
+    # a slow first lowering found 2 s early: the lifter's rep, badly timed
+    early = _set([_rep(134.5, 142.5), _rep(142.5, 149.3)])
+    assert ev._score_session(truth, [early])["false_reps"] == []
+    # a rep in the rest before the set, reaching 1 s into it, is not one of the lifter's
+    before = _set([_rep(131.0, 137.5), _rep(137.5, 142.5), _rep(142.5, 149.3)])
+    assert ev._score_session(truth, [before])["false_reps"] == ["131.0-137.5 s in a set of 3"]
+    # nor is a rep in a detected set that matches no true set
+    stray = _set([_rep(300.0, 306.0)])
+    assert len(ev._score_session(truth, [early, stray])["false_reps"]) == 1

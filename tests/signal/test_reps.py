@@ -431,6 +431,21 @@ def test_a_rep_after_the_set_does_not_make_the_thigh_rotations_reps_look_uneven(
     assert [(f.n_reps, f.signal) for f in found] == [(6, "rotation"), (10, "rotation")]
 
 
+def test_a_movement_too_small_for_a_rep_after_the_set_gives_the_last_rep_no_pause() -> None:
+    # RDLs with a hip sensor: a few seconds after each set's last rep, a movement a third of
+    # a rep's size is found as a rep and dropped for its size. The last rep used to pause at
+    # the top until that movement (7.0-7.8 s), the set ran on to it, and its total time under
+    # tension was 23-44 % long
+    s = _grid_session("romanian_deadlift", "2-0-1-0", "hip", 100.0, 386, gyro=True, **NOISY_SENSOR)
+    found = detect(s.imu, exercise="romanian_deadlift")
+    assert [f.n_reps for f in found] == [6, 10]
+    for t, f in zip(s.truth.sets, found, strict=True):
+        assert f.reps[-1].top_pause_s == 0.0  # the trailing pause is 0 by convention
+        assert f.end_s == pytest.approx(t["end_s"], abs=0.2)
+        total = sum(sum(r[p] for p in PHASES) for r in t["reps"])
+        assert f.total_tut_s == pytest.approx(total, rel=0.03)
+
+
 def test_the_hip_counts_a_set_whose_last_rep_the_height_lost_in_a_dropout() -> None:
     # slow hip thrusts, hip sensor with gyro, the set ending in a 1-s dropout: left aside the
     # re-racking after the set, the hip's rotation finds as many reps as the height, whose

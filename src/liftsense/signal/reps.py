@@ -154,74 +154,97 @@ def _to_results(
         stuck = ecc_first and _stuck_last(chunk, fs)
         if stuck:
             chunk = chunk[:-1]
-        reps: list[RepResult] = []
         unseen = sum(r.unseen_back for r in chunk)
-        starts = [r.out_on for r in chunk]
-        ends = [r.back_arr for r in chunk]
-        for k in range(len(chunk) - 1):
-            a, b = chunk[k], chunk[k + 1]
-            ends[k], starts[k + 1] = join_turnaround(
-                a.back_arr, a.back_arr - a.back_on, b.out_on, b.out_arr - b.out_on, fs
-            )
-        timed = [k for k, r in enumerate(chunk) if not r.unseen_back]
-        # an unseen way back ends the rep before it (above), and is counted only
-        nexts = [starts[k + 1] if k + 1 < len(chunk) else ends[k] for k in timed]
-        bounds = np.array(
-            [
-                [starts[k], chunk[k].out_arr, chunk[k].back_on, min(ends[k], nxt), nxt]
-                for k, nxt in zip(timed, nexts, strict=True)
-            ],
-            dtype=np.float64,
-        ).reshape(-1, 5)
-        measured = bounds
-        if dropouts is not None:
-            bounds = turns_by_tempo(bounds, dropouts)
-        from_tempo = np.any(bounds != measured, axis=1).tolist()
-        for k, (out_on, out_arr, back_on, back_arr, nxt), guessed in zip(
-            timed, bounds, from_tempo, strict=True
-        ):
-            r = replace(chunk[k], out_on=starts[k], back_arr=ends[k])
-            out_s = (out_arr - out_on) / fs
-            far_pause = max(back_on - out_arr, 0.0) / fs
-            back_s = (back_arr - back_on) / fs
-            start_pause = max(nxt - back_arr, 0.0) / fs
-            rom = _rom(disp, r)
-            sp_out = _phase_speeds(disp, vel, out_on, out_arr, fs)
-            sp_back = _phase_speeds(disp, vel, back_on, back_arr, fs)
-            ecc, con = (out_s, back_s) if ecc_first else (back_s, out_s)
-            bp, tp = (far_pause, start_pause) if ecc_first else (start_pause, far_pause)
-            (em, ep), (cm, cp) = (sp_out, sp_back) if ecc_first else (sp_back, sp_out)
-            reps.append(
-                RepResult(
-                    k + 1,
-                    (i0 + out_on) / fs,
-                    (i0 + nxt) / fs,
-                    ecc,
-                    bp,
-                    con,
-                    tp,
-                    rom,
-                    em,
-                    ep,
-                    cm,
-                    cp,
-                    from_tempo=guessed,
-                )
-            )
-        chunk = [r for r in chunk if not r.unseen_back]
+        reps = _timed(chunk, disp, vel, i0=i0, fs=fs, ecc_first=ecc_first, dropouts=dropouts)
+        timed = [r for r in chunk if not r.unseen_back]
         size = np.array([r.rom_m for r in reps])
         keep = size >= _MIN_REL_ROM * median(size)
         if by_levels:
             if median(size) < _MIN_ROM_M:
-                level = np.array([_level_size(r) for r in chunk])
+                level = np.array([_level_size(r) for r in timed])
                 keep = level >= _MIN_REL_ROM * median(level)
-            elif cv_of(chunk, "excursion") <= _EVEN_CV:  # the rotation measures reps evenly
-                keep |= _chained(chunk)
-        reps = [r for r, k in zip(reps, keep, strict=True) if k]
+            elif cv_of(timed, "excursion") <= _EVEN_CV:  # the rotation measures reps evenly
+                keep |= _chained(timed)
+        if not keep.all():
+            # a rep dropped for its size is no rep: the reps are timed again without it, or
+            # the rep before it would pause until it (a set's last rep "paused" at the top
+            # for seconds, until a movement after the set)
+            dropped = [r for r, k in zip(timed, keep, strict=True) if not k]
+            kept = [r for r in chunk if all(r is not d for d in dropped)]
+            reps = _timed(kept, disp, vel, i0=i0, fs=fs, ecc_first=ecc_first, dropouts=dropouts)
         reps = [replace(r, index=k) for k, r in enumerate(reps, start=1)]
-        failed = len(attempts_ending(raw, chunk, until, ecc_first=ecc_first)) + stuck
+        failed = len(attempts_ending(raw, timed, until, ecc_first=ecc_first)) + stuck
         groups.append((reps, failed, unseen))
     return groups
+
+
+def _timed(
+    chunk: list[RawRep],
+    disp: FloatArray,
+    vel: FloatArray,
+    *,
+    i0: int,
+    fs: float,
+    ecc_first: bool,
+    dropouts: IntArray | None,
+) -> list[RepResult]:
+    """The reps of one set (``chunk``, in time order) timed: each ends where the next starts
+    (a turnaround between them shared, ``join_turnaround``), the last where its movement back
+    does; those with a turn in one of ``dropouts`` by the set's tempo. A rep whose way back
+    went unseen (``RawRep.unseen_back``) ends the rep before it, and is not timed."""
+    starts = [r.out_on for r in chunk]
+    ends = [r.back_arr for r in chunk]
+    for k in range(len(chunk) - 1):
+        a, b = chunk[k], chunk[k + 1]
+        ends[k], starts[k + 1] = join_turnaround(
+            a.back_arr, a.back_arr - a.back_on, b.out_on, b.out_arr - b.out_on, fs
+        )
+    timed = [k for k, r in enumerate(chunk) if not r.unseen_back]
+    nexts = [starts[k + 1] if k + 1 < len(chunk) else ends[k] for k in timed]
+    bounds = np.array(
+        [
+            [starts[k], chunk[k].out_arr, chunk[k].back_on, min(ends[k], nxt), nxt]
+            for k, nxt in zip(timed, nexts, strict=True)
+        ],
+        dtype=np.float64,
+    ).reshape(-1, 5)
+    measured = bounds
+    if dropouts is not None:
+        bounds = turns_by_tempo(bounds, dropouts)
+    from_tempo = np.any(bounds != measured, axis=1).tolist()
+    reps: list[RepResult] = []
+    for k, (out_on, out_arr, back_on, back_arr, nxt), guessed in zip(
+        timed, bounds, from_tempo, strict=True
+    ):
+        r = replace(chunk[k], out_on=starts[k], back_arr=ends[k])
+        out_s = (out_arr - out_on) / fs
+        far_pause = max(back_on - out_arr, 0.0) / fs
+        back_s = (back_arr - back_on) / fs
+        start_pause = max(nxt - back_arr, 0.0) / fs
+        rom = _rom(disp, r)
+        sp_out = _phase_speeds(disp, vel, out_on, out_arr, fs)
+        sp_back = _phase_speeds(disp, vel, back_on, back_arr, fs)
+        ecc, con = (out_s, back_s) if ecc_first else (back_s, out_s)
+        bp, tp = (far_pause, start_pause) if ecc_first else (start_pause, far_pause)
+        (em, ep), (cm, cp) = (sp_out, sp_back) if ecc_first else (sp_back, sp_out)
+        reps.append(
+            RepResult(
+                k + 1,
+                (i0 + out_on) / fs,
+                (i0 + nxt) / fs,
+                ecc,
+                bp,
+                con,
+                tp,
+                rom,
+                em,
+                ep,
+                cm,
+                cp,
+                from_tempo=guessed,
+            )
+        )
+    return reps
 
 
 def _motion(acc: FloatArray, fs: float) -> FloatArray:

@@ -152,10 +152,10 @@ def _rep(start: float, end: float) -> RepResult:
     return RepResult(0, start, end, end - start, 0.0, 0.0, 0.0, 0.5, 0.1, 0.2, 0.1, 0.2)
 
 
-def _set(reps: list[RepResult]) -> SetResult:
+def _set(reps: list[RepResult], total_tut_s: float = 2.0) -> SetResult:
     return SetResult(
         0, "back_squat", pd.Timestamp("2026-01-01", tz="UTC"), reps[0].start_s, reps[-1].end_s,
-        tuple(reps), "2-0-1-0", 1.0, 1.0, 2.0, 0, 0.5, "displacement", "auto",
+        tuple(reps), "2-0-1-0", 1.0, 1.0, total_tut_s, 0, 0.5, "displacement", "auto",
     )  # fmt: skip
 
 
@@ -184,3 +184,21 @@ def test_a_rep_mostly_within_a_true_set_is_no_false_rep_however_early_it_starts(
     # nor is a rep in a detected set that matches no true set
     stray = _set([_rep(300.0, 306.0)])
     assert len(ev._score_session(truth, [early, stray])["false_reps"]) == 1
+
+
+def test_a_sets_total_tut_is_scored_against_all_the_phases_of_its_true_reps(
+    ev: ModuleType,
+) -> None:
+    reps = [
+        {"start_s": 10.0, "end_s": 14.0, "eccentric_s": 2.0, "bottom_pause_s": 1.0,
+         "concentric_s": 0.5, "top_pause_s": 0.5},
+        {"start_s": 14.0, "end_s": 17.5, "eccentric_s": 2.0, "bottom_pause_s": 1.0,
+         "concentric_s": 0.5, "top_pause_s": 0.0},
+    ]  # fmt: skip
+    truth = [{"start_s": 10.0, "end_s": 17.5, "eccentric_tut_s": 4.0, "reps": reps}]
+    found = [_rep(10.0, 14.0), _rep(14.0, 17.5)]
+    exact = ev._score_session(truth, [_set(found, total_tut_s=7.5)])["sets"][0]
+    assert exact["tut_err"] == pytest.approx(0.0)
+    # a last rep that "pauses" 3 s at the top after the set
+    long = ev._score_session(truth, [_set(found, total_tut_s=10.5)])["sets"][0]
+    assert long["tut_err"] == pytest.approx(3.0 / 7.5)

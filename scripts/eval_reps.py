@@ -18,12 +18,13 @@ full truth: every rep was made. ``--thigh-model`` chooses how an emulated thigh 
 progress, which a thigh turning about the knee cannot be.
 
 Printed per exercise and placement (synthetic) or per dataset and exercise (real): per-set
-rep-count exact and within-one rates; MAE of each phase duration (ms), and the error of the
-eccentric and of the total time under tension (%), where the truth has them (synthetic); and
-false reps detected outside lifting (synthetic: reps not mostly within a true set, and reps in
-rest-only and walking-only sessions; real: in the labelled rest recordings). The synthetic grid
-also says in how many of its sets that end with a failed attempt one is reported, and in how
-many without.
+rep-count exact and within-one rates; where the truth has them (synthetic), MAE of each phase
+duration (ms), the error of the eccentric and of the total time under tension, and the mean
+relative error of each rep's range of motion and mean concentric velocity (%; at the bar and
+the wrist, which travel with the load); and false reps detected outside lifting (synthetic:
+reps not mostly within a true set, and reps in rest-only and walking-only sessions; real: in
+the labelled rest recordings). The synthetic grid also says in how many of its sets that end
+with a failed attempt one is reported, and in how many without.
 
 The real sets' labels are counts, some of them prescribed rather than counted, and a recording
 can end before the set did. So the real report also scores, apart, the sets whose recording
@@ -68,6 +69,9 @@ from liftsense.units import G_MPS2
 T = TypeVar("T")
 R = TypeVar("R")
 PHASES = ("eccentric_s", "bottom_pause_s", "concentric_s", "top_pause_s")
+#: Placements whose sensor travels as far as the load (on the bar, or the hand that holds it):
+#: there a rep's range of motion and mean concentric velocity are scored against the load's.
+_WITH_THE_LOAD = ("bar", "wrist")
 EXERCISES = FULL_BODY_EXERCISES
 RATES = (12.5, 25.0, 50.0, 100.0, 200.0)
 TEMPOS: dict[str, dict[str, Any]] = {
@@ -103,10 +107,14 @@ def _score_session(truth_sets: list[dict[str, Any]], found: list[SetResult]) -> 
         used.add(best)
         fs = found[best]
         errs: dict[str, list[float]] = {p: [] for p in PHASES}
+        rom_errs, speed_errs = [], []
         for k, tr in enumerate(ts["reps"]):
             cand = min(fs.reps, key=lambda r: abs(r.start_s - tr["start_s"]))
             if abs(cand.start_s - tr["start_s"]) > 0.5 * (tr["end_s"] - tr["start_s"]):
                 continue
+            rom_errs.append(abs(cand.rom_m - tr["rom_m"]) / tr["rom_m"])
+            speed = tr["rom_m"] / tr["concentric_s"]  # the true concentric's mean velocity
+            speed_errs.append(abs(cand.concentric_mean_velocity_mps - speed) / speed)
             for p in PHASES:
                 if k == n_true - 1 and tr[p] == 0 and p in ("top_pause_s", "bottom_pause_s"):
                     continue  # the trailing pause of a set's last rep is 0 by convention
@@ -120,6 +128,8 @@ def _score_session(truth_sets: list[dict[str, Any]], found: list[SetResult]) -> 
                 "ecc_tut_err": abs(fs.eccentric_tut_s - ts["eccentric_tut_s"])
                 / ts["eccentric_tut_s"],
                 "tut_err": abs(fs.total_tut_s - _total_tut_s(ts)) / _total_tut_s(ts),
+                "rom_err": float(np.mean(rom_errs)) if rom_errs else np.nan,
+                "con_speed_err": float(np.mean(speed_errs)) if speed_errs else np.nan,
                 **{p: float(np.mean(v)) if v else np.nan for p, v in errs.items()},
             }
         )
@@ -170,6 +180,9 @@ def _summary(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         agg["ecc_tut_err_pct"] = ("ecc_tut_err", lambda x: 100 * np.nanmean(x))
     if "tut_err" in df:
         agg["tut_err_pct"] = ("tut_err", lambda x: 100 * np.nanmean(x))
+    for col in ("rom_err", "con_speed_err"):
+        if col in df:
+            agg[f"{col}_pct"] = (col, lambda x: 100 * np.nanmean(x))
     return df.groupby(by).agg(**agg).round(3)
 
 
@@ -240,6 +253,8 @@ def run_job(job: GridJob) -> tuple[list[dict[str, Any]], list[str]]:
     if job.dropout_s > 0:
         imu = drop_out(imu, s.truth.sets, job.dropout_s, job.dropout_at)
     sc = _score_session(list(s.truth.sets), detect(imu, exercise=job.exercise))
+    if job.placement not in _WITH_THE_LOAD:  # its travel is not the load's: not scored
+        sc["sets"] = [{**r, "rom_err": np.nan, "con_speed_err": np.nan} for r in sc["sets"]]
     rows = [
         {
             "exercise": job.exercise,

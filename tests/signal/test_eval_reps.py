@@ -169,9 +169,9 @@ def test_a_rep_mostly_within_a_true_set_is_no_false_rep_however_early_it_starts(
             "eccentric_tut_s": 10.0,
             "reps": [
                 {"start_s": 136.5, "end_s": 142.5, "eccentric_s": 5.0, "bottom_pause_s": 0.0,
-                 "concentric_s": 1.0, "top_pause_s": 0.0},
+                 "concentric_s": 1.0, "top_pause_s": 0.0, "rom_m": 0.5},
                 {"start_s": 142.5, "end_s": 149.3, "eccentric_s": 5.8, "bottom_pause_s": 0.0,
-                 "concentric_s": 1.0, "top_pause_s": 0.0},
+                 "concentric_s": 1.0, "top_pause_s": 0.0, "rom_m": 0.5},
             ],
         }
     ]  # fmt: skip
@@ -191,14 +191,17 @@ def test_a_sets_total_tut_is_scored_against_all_the_phases_of_its_true_reps(
 ) -> None:
     reps = [
         {"start_s": 10.0, "end_s": 14.0, "eccentric_s": 2.0, "bottom_pause_s": 1.0,
-         "concentric_s": 0.5, "top_pause_s": 0.5},
+         "concentric_s": 0.5, "top_pause_s": 0.5, "rom_m": 0.5},
         {"start_s": 14.0, "end_s": 17.5, "eccentric_s": 2.0, "bottom_pause_s": 1.0,
-         "concentric_s": 0.5, "top_pause_s": 0.0},
+         "concentric_s": 0.5, "top_pause_s": 0.0, "rom_m": 0.5},
     ]  # fmt: skip
     truth = [{"start_s": 10.0, "end_s": 17.5, "eccentric_tut_s": 4.0, "reps": reps}]
     found = [_rep(10.0, 14.0), _rep(14.0, 17.5)]
     exact = ev._score_session(truth, [_set(found, total_tut_s=7.5)])["sets"][0]
     assert exact["tut_err"] == pytest.approx(0.0)
+    # each rep's range of motion as true, its concentric 0.1 m/s for 0.5 m in 0.5 s
+    assert exact["rom_err"] == pytest.approx(0.0)
+    assert exact["con_speed_err"] == pytest.approx(0.9)
     # a last rep that "pauses" 3 s at the top after the set
     long = ev._score_session(truth, [_set(found, total_tut_s=10.5)])["sets"][0]
     assert long["tut_err"] == pytest.approx(3.0 / 7.5)

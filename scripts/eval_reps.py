@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import os
 import sys
 import time
@@ -166,23 +167,21 @@ def _failed_attempts(df: pd.DataFrame) -> str:
     )
 
 
+def _mean(x: pd.Series) -> float:
+    """The mean of ``x`` without its NaNs (NaN if nothing is left)."""
+    return float(np.nanmean(x)) if x.notna().any() else math.nan
+
+
 def _summary(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     df = df.assign(exact=df.n_det == df.n_true, within1=(df.n_det - df.n_true).abs() <= 1)
     agg: dict[str, Any] = {"n_sets": ("exact", "size"), "exact": ("exact", "mean")}
     agg["within1"] = ("within1", "mean")
     for p in PHASES:
         if p in df:
-            agg[p.replace("_s", "_ms")] = (
-                p,
-                lambda x: 1000 * np.nanmean(x) if x.notna().any() else np.nan,
-            )
-    if "ecc_tut_err" in df:
-        agg["ecc_tut_err_pct"] = ("ecc_tut_err", lambda x: 100 * np.nanmean(x))
-    if "tut_err" in df:
-        agg["tut_err_pct"] = ("tut_err", lambda x: 100 * np.nanmean(x))
-    for col in ("rom_err", "con_speed_err"):
+            agg[p.replace("_s", "_ms")] = (p, lambda x: 1000 * _mean(x))
+    for col in ("ecc_tut_err", "tut_err", "rom_err", "con_speed_err"):
         if col in df:
-            agg[f"{col}_pct"] = (col, lambda x: 100 * np.nanmean(x))
+            agg[f"{col}_pct"] = (col, lambda x: 100 * _mean(x))
     return df.groupby(by).agg(**agg).round(3)
 
 

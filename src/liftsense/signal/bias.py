@@ -18,6 +18,15 @@ component it cannot see (along an axis the sensor never turns about) stays zero.
 leaves most of the spread of the still magnitudes unexplained is dropped: what varies there is
 not a bias.
 
+A sensor that rests in one posture only (a wrist hanging between curls that never pause at the
+top) pins nothing in the plane it turns in. With a gyro, the sensor's turn is known, and so is
+how each component of ``b`` shows in its vertical velocity (``kinematics.bias_velocity``): the
+velocity must be zero wherever the reps leave the load still (the rests, the pauses, each rep's
+start), and a least-squares fit there gives the components that show (``turning_bias``). On the
+evaluation grid's noisy accelerometer (0.4 m/s² per axis), that took the mean error of a rep's
+range of motion at the wrist with a gyro from 6.1 % to 1.8 %; unfitted, curls were up to twice
+the load's travel.
+
 A dropout's samples are no measurements: the grid bridges it straight from the last reading
 before to the first after, and where both were taken mid-movement, the bridge holds the lift's
 acceleration (a few tenths of m/s² off gravity) for the length of the dropout while turning as
@@ -35,7 +44,7 @@ from scipy.ndimage import minimum_filter1d
 
 from liftsense.signal.quantiles import median
 
-__all__ = ["still", "still_bias"]
+__all__ = ["still", "still_bias", "turning_bias"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -48,6 +57,9 @@ MAX_JERK_MPS3 = 0.5
 HOLD_S = 0.4
 #: The bias is kept when it leaves at most this part of the spread of the still magnitudes.
 MAX_UNEXPLAINED = 0.7
+#: The largest accelerometer bias (m/s²) ``turning_bias`` accepts: about 150 mg, the worst
+#: zero-g offset in the datasheets of MEMS accelerometers worn by lifters.
+MAX_TURNING_BIAS_MPS2 = 1.5
 _FIT_RATE_HZ = 10.0  # still samples are thinned to this rate: neighbours add no information
 _MIN_POINTS = 10
 _RIDGE = 1e-3  # per point: a bias the postures do not pin stays at zero
@@ -101,4 +113,37 @@ def still_bias(
     # (scale errors, still postures a few degrees apart that amplify the misfit): leave it
     if float(np.std(_norm(pts - b))) > MAX_UNEXPLAINED * float(np.std(_norm(pts))):
         return np.zeros(3)
+    return b
+
+
+def turning_bias(
+    v: FloatArray, h: FloatArray, knots: npt.NDArray[np.int64], fs_hz: float
+) -> FloatArray:
+    """The accelerometer bias (m/s², sensor frame) of a sensor the gyro saw turn, from its
+    vertical velocity ``v`` (m/s) at the samples ``knots`` where the load is still: there
+    ``v = c0 + c1 t + h @ b`` (``h``: ``kinematics.bias_velocity``; ``c0 + c1 t``: the drift of
+    a bias that does not turn), fitted by least squares, ridge-regularised towards no bias as in
+    ``still_bias``. Zero with fewer than ``_MIN_POINTS`` knots; zero too for a fit that leaves
+    more than ``MAX_UNEXPLAINED`` of what the drift alone leaves at the knots, or that is larger
+    than an accelerometer's bias can be (``MAX_TURNING_BIAS_MPS2``): the knots are not still,
+    or the gyro's single hinge does not describe how the sensor turned.
+
+    A sensor that rests in one posture only (a wrist hanging between curls, which never pause
+    at the top) gives ``still_bias`` nothing to fit in the plane it turns in, where the bias
+    moves with the lift; the reps' still moments, each after a turn out and back, pin it."""
+    none = np.zeros(3)
+    if knots.size < _MIN_POINTS:
+        return none
+    t = knots / fs_hz
+    line = np.column_stack([np.ones(knots.size), t])
+    x = np.column_stack([line, h[knots]])
+    reg = np.diag([0.0, 0.0, *[_RIDGE * knots.size] * 3])
+    coef = np.linalg.solve(x.T @ x + reg, x.T @ v[knots])
+    drift_only = v[knots] - line @ np.linalg.lstsq(line, v[knots], rcond=None)[0]
+    unexplained = float(np.std(v[knots] - x @ coef))
+    b: FloatArray = coef[2:]
+    if unexplained > MAX_UNEXPLAINED * float(np.std(drift_only)):
+        return none
+    if float(np.linalg.norm(b)) > MAX_TURNING_BIAS_MPS2:
+        return none
     return b

@@ -35,7 +35,7 @@ from liftsense.signal.dropouts import in_dropouts
 from liftsense.signal.phases import RawRep
 from liftsense.signal.quantiles import median
 
-__all__ = ["velocity_correction"]
+__all__ = ["still_knots", "velocity_correction"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -171,6 +171,29 @@ def velocity_correction(
             shift = float((v[span].sum() - corr[span].sum()) / weight)
             corr[a : b + 1] += np.interp(grid[a : b + 1], keys, unit) * shift
     return corr
+
+
+def still_knots(raw: list[RawRep], fs: float, n: int) -> IntArray:
+    """The samples of a window of ``n`` where the completed reps of ``raw`` leave the load
+    still for sure: before the first rep and after the last (the margins of
+    ``velocity_correction``), inside the pauses at the far end (0.15-s margins), and the
+    plateau samples each rep starts and ends at. Sorted, once each."""
+    done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
+    if not done:
+        return np.empty(0, dtype=np.int64)
+    parts = [
+        np.arange(0.0, done[0].out_on - 1.0 * fs),
+        np.arange(done[-1].back_arr + 0.5 * fs, n),
+        np.array([x for r in done for x in (r.i0, r.i1)], dtype=np.float64),
+    ]
+    parts += [
+        np.arange(r.out_arr + 0.15 * fs, r.back_on - 0.15 * fs)
+        for r in done
+        if r.back_on - r.out_arr >= 0.3 * fs
+    ]
+    knots = np.unique(np.concatenate(parts).astype(np.int64))
+    out: IntArray = knots[(knots >= 0) & (knots < n)]
+    return out
 
 
 def _inner_spans(dropouts: IntArray | None, n: int) -> IntArray:

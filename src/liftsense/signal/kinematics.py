@@ -25,6 +25,7 @@ from liftsense.signal.quantiles import median, quantile
 
 __all__ = [
     "angle_from_mean_rad",
+    "bias_velocity",
     "dominant_period_s",
     "hinge_angle",
     "rotation_progress",
@@ -243,4 +244,25 @@ def rotation_progress(
     # the angle in the plane of the mean gravity and the main tilt direction: linear in the
     # rotation through more than a right angle (a forearm in a curl), unlike its sine
     out: FloatArray = np.arctan2(c @ vt[0], along)
+    return out
+
+
+def bias_velocity(acc: FloatArray, fs_hz: float, hinge: Hinge) -> FloatArray:
+    """How a constant accelerometer bias ``b`` (m/s², sensor frame) shows in the velocity
+    ``vertical_motion`` gives a sensor the gyro saw turn (``hinge``): ``H @ b`` is added to the
+    true velocity, ``H`` (n x 3, s) returned. Along gravity, the bias of a turning sensor
+    changes with its posture, in step with the lift; ``H`` takes the same de-rotation,
+    projection, mean removal, integration and end-to-end levelling as the velocity."""
+    angle, k = hinge
+    c, s = np.cos(angle), np.sin(angle)
+    # the direction of the mean de-rotated specific force (gravity), summed term by term
+    # of _derotate's rotation
+    on_c, on_s = acc.T @ c, acc.T @ s
+    g = on_c + np.cross(k, on_s) + k * (k @ (acc.sum(axis=0) - on_c))
+    g /= max(float(np.linalg.norm(g)), 1e-9)
+    # g . R(angle) e for each axis e, as _derotate turns a constant vector
+    along = np.outer(c, g - (g @ k) * k) + np.outer(s, np.cross(g, k)) + (g @ k) * k
+    h = integrate(along - np.mean(along, axis=0), fs_hz)
+    n = acc.shape[0]
+    out: FloatArray = h - np.linspace(h[0], h[-1], n)
     return out

@@ -7,8 +7,11 @@ sensor (``kinematics.vertical_motion``) and its rotation about its main axis
 (``kinematics.rotation_progress``), both stitched across the window's dropouts (``dropouts``);
 ``rotation`` says when the rotation's reps win.
 
-The displacement is then re-integrated with the velocity error removed at every point where the
-load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
+With a gyro, the accelerometer bias that turns with the sensor is fitted where the reps first
+found leave the load still (``bias.turning_bias``), and taken off the velocity (not in a window
+with a dropout, across which the velocity was stitched). The displacement is then re-integrated
+with the velocity error removed at every point where the load is known to be still (pauses,
+rests, turnarounds), and with each rep's far turnaround set
 so that the load returns to the level it started from (a failed attempt that lasts like a rep
 is movement there, not rest); reps are found again on the result
 (a rep that pass turns into a failed attempt or smooths away, though it lasts like its
@@ -38,8 +41,9 @@ import numpy.typing as npt
 from liftsense.signal import imu as _imu
 from liftsense.signal import kinematics
 from liftsense.signal.attempts import attempt_after, completed_outs, mark_abnormal, mark_stalled
+from liftsense.signal.bias import turning_bias
 from liftsense.signal.cutreps import cut_reps
-from liftsense.signal.drift import velocity_correction
+from liftsense.signal.drift import still_knots, velocity_correction
 from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
 from liftsense.signal.orientation import edge_sign, oriented_reps
 from liftsense.signal.phases import (
@@ -106,6 +110,11 @@ def reps_in_window(
     first_sig = r_sig if kind == "rotation" else disp
     ecc_first = info.starts_with_eccentric if known else sign < 0
     raw = mark_abnormal(raw)
+    if hinge is not None and not drops.size:
+        # a turning sensor's accelerometer bias moves with its posture: fitted where these
+        # reps leave the load still (across a dropout, the velocity is stitched and held)
+        h = kinematics.bias_velocity(acc, fs, hinge)
+        v = v - h @ turning_bias(v, h, still_knots(raw, fs, v.size), fs)
     first = raw
     for _ in range(2):  # drift control: zero velocity at rests and turnarounds, then redo
         normal = [r for r in raw if not r.failed]

@@ -251,8 +251,9 @@ def bias_velocity(acc: FloatArray, fs_hz: float, hinge: Hinge) -> FloatArray:
     """How a constant accelerometer bias ``b`` (m/s², sensor frame) shows in the velocity
     ``vertical_motion`` gives a sensor the gyro saw turn (``hinge``): ``H @ b`` is added to the
     true velocity, ``H`` (n x 3, s) returned. Along gravity, the bias of a turning sensor
-    changes with its posture, in step with the lift; ``H`` takes the same de-rotation,
-    projection, mean removal, integration and end-to-end levelling as the velocity."""
+    changes with its posture, in step with the lift; ``H`` takes the velocity's de-rotation,
+    projection on the mean gravity, mean removal, integration and end-to-end levelling (the
+    gravity here still holds the bias ``still_bias`` takes off there: a degree or two apart)."""
     angle, k = hinge
     c, s = np.cos(angle), np.sin(angle)
     # the direction of the mean de-rotated specific force (gravity), summed term by term

@@ -11,9 +11,9 @@ With a gyro, the accelerometer bias that turns with the sensor is fitted where t
 found leave the load still (``bias.turning_bias``), and taken off the velocity (not in a window
 with a dropout, across which the velocity was stitched). The displacement is then re-integrated
 with the velocity error removed at every point where the load is known to be still (pauses,
-rests, turnarounds), and with each rep's far turnaround set
-so that the load returns to the level it started from (a failed attempt that lasts like a rep
-is movement there, not rest); reps are found again on the result
+rests, turnarounds), and with each rep's far turnaround set so that the load returns to the
+level it started from (a failed attempt that lasts like a rep is movement there, not rest);
+reps are found again on the result
 (a rep that pass turns into a failed attempt or smooths away, though it lasts like its
 neighbours and follows or precedes one after no longer a pause than they leave between them,
 was mis-corrected and keeps the timing the pass before gave it, or the first where that pass

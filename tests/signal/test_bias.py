@@ -164,3 +164,8 @@ def test_the_bias_of_a_sensor_resting_in_one_posture_is_found_at_its_reps_still_
     assert np.abs(v - h @ b).max() < 0.02 * np.abs(v).max()
     assert np.ptp(integrate(v - h @ b, FS)) < 0.01 * np.ptp(integrate(v, FS))
     assert not turning_bias(v, h, still_at[:5], FS).any()  # too few still moments: none
+    # stitched across a dropout, the velocity steps there: a step it is told of costs nothing
+    at = int(still_at[still_at.size // 2])
+    stepped = v + 0.3 * (np.arange(v.size) >= at)
+    assert np.allclose(turning_bias(stepped, h, still_at, FS, steps=np.array([at])), b, atol=0.005)
+    assert not np.allclose(turning_bias(stepped, h, still_at, FS), b, atol=0.01)

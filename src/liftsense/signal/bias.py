@@ -117,16 +117,21 @@ def still_bias(
 
 
 def turning_bias(
-    v: FloatArray, h: FloatArray, knots: npt.NDArray[np.int64], fs_hz: float
+    v: FloatArray,
+    h: FloatArray,
+    knots: npt.NDArray[np.int64],
+    fs_hz: float,
+    steps: npt.NDArray[np.int64] | None = None,
 ) -> FloatArray:
     """The accelerometer bias (m/s², sensor frame) of a sensor the gyro saw turn, from its
     vertical velocity ``v`` (m/s) at the samples ``knots`` where the load is still: there
     ``v = c0 + c1 t + h @ b`` (``h``: ``kinematics.bias_velocity``; ``c0 + c1 t``: the drift of
     a bias that does not turn), fitted by least squares, ridge-regularised towards no bias as in
-    ``still_bias``. Zero with fewer than ``_MIN_POINTS`` knots; zero too for a fit that leaves
-    more than ``MAX_UNEXPLAINED`` of what the drift alone leaves at the knots, or that is larger
-    than an accelerometer's bias can be (``MAX_TURNING_BIAS_MPS2``): the knots are not still,
-    or the gyro's single hinge does not describe how the sensor turned.
+    ``still_bias``. ``v`` may step by any amount at the samples ``steps`` (where it was
+    stitched across a dropout). Zero with fewer than ``_MIN_POINTS`` knots; zero too for a fit
+    that leaves more than ``MAX_UNEXPLAINED`` of what the drift alone leaves at the knots, or
+    that is larger than an accelerometer's bias can be (``MAX_TURNING_BIAS_MPS2``): the knots
+    are not still, or the gyro's single hinge does not describe how the sensor turned.
 
     A sensor that rests in one posture only (a wrist hanging between curls, which never pause
     at the top) gives ``still_bias`` nothing to fit in the plane it turns in, where the bias
@@ -134,14 +139,16 @@ def turning_bias(
     none = np.zeros(3)
     if knots.size < _MIN_POINTS:
         return none
-    t = knots / fs_hz
-    line = np.column_stack([np.ones(knots.size), t])
-    x = np.column_stack([line, h[knots]])
-    reg = np.diag([0.0, 0.0, *[_RIDGE * knots.size] * 3])
+    cols = [np.ones(knots.size), knots / fs_hz]
+    cols += [(knots >= a).astype(np.float64) for a in (steps if steps is not None else [])]
+    drift = np.column_stack(cols)
+    x = np.column_stack([drift, h[knots]])
+    reg = np.zeros((x.shape[1], x.shape[1]))
+    reg[-3:, -3:] = np.eye(3) * _RIDGE * knots.size
     coef = np.linalg.solve(x.T @ x + reg, x.T @ v[knots])
-    drift_only = v[knots] - line @ np.linalg.lstsq(line, v[knots], rcond=None)[0]
+    drift_only = v[knots] - drift @ np.linalg.lstsq(drift, v[knots], rcond=None)[0]
     unexplained = float(np.std(v[knots] - x @ coef))
-    b: FloatArray = coef[2:]
+    b: FloatArray = coef[-3:]
     if unexplained > MAX_UNEXPLAINED * float(np.std(drift_only)):
         return none
     if float(np.linalg.norm(b)) > MAX_TURNING_BIAS_MPS2:

@@ -9,15 +9,15 @@ sensor (``kinematics.vertical_motion``) and its rotation about its main axis
 
 With a gyro, the accelerometer bias that turns with the sensor is fitted where the reps first
 found leave the load still (``bias.turning_bias``), and taken off the velocity (not in a window
-with a dropout, across which the velocity was stitched). The displacement is then re-integrated
-with the velocity error removed at every point where the load is known to be still (pauses,
-rests, turnarounds), and with each rep's far turnaround set so that the load returns to the
-level it started from (a failed attempt that lasts like a rep is movement there, not rest);
-reps are found again on the result
-(a rep that pass turns into a failed attempt or smooths away, though it lasts like its
-neighbours and follows or precedes one after no longer a pause than they leave between them,
-was mis-corrected and keeps the timing the pass before gave it, or the first where that pass
-had already stretched it: a dropout in the next rep's slow lowering).
+where a set began or ended inside a dropout: what the load did there is unknown). The
+displacement is then re-integrated with the velocity error removed at every point where the
+load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
+so that the load returns to the level it started from (a failed attempt that lasts like a rep
+is movement there, not rest); reps are found again on the result (a rep that pass turns into
+a failed attempt or smooths away, though it lasts like its neighbours and follows or precedes
+one after no longer a pause than they leave between them, was mis-corrected and keeps the
+timing the pass before gave it, or the first where that pass had already stretched it: a
+dropout in the next rep's slow lowering).
 Reps found on the rotation are timed on the displacement where that is the better clock: a
 forearm's tilt is not linear in the height of the hand that presses or curls (``retime``).
 A recording that starts or ends inside a set keeps the rep it cut through, when the recorded
@@ -44,6 +44,7 @@ from liftsense.signal.attempts import attempt_after, completed_outs, mark_abnorm
 from liftsense.signal.bias import turning_bias
 from liftsense.signal.cutreps import cut_reps
 from liftsense.signal.drift import still_knots, velocity_correction
+from liftsense.signal.dropouts import unrecorded
 from liftsense.signal.exercises import DEFAULT_EXERCISE, Exercise
 from liftsense.signal.orientation import edge_sign, oriented_reps
 from liftsense.signal.phases import (
@@ -110,11 +111,15 @@ def reps_in_window(
     first_sig = r_sig if kind == "rotation" else disp
     ecc_first = info.starts_with_eccentric if known else sign < 0
     raw = mark_abnormal(raw)
-    if hinge is not None and not drops.size:
+    if hinge is not None and not level_drops.size:
         # a turning sensor's accelerometer bias moves with its posture: fitted where these
-        # reps leave the load still (across a dropout, the velocity is stitched and held)
+        # reps leave the load still (the velocity steps where it was stitched across a
+        # dropout, and inside one there is nothing to fit); not where the set began or ended
+        # inside a dropout (the velocity is held level across it: what the load did is unknown)
         h = kinematics.bias_velocity(acc, fs, hinge)
-        v = v - h @ turning_bias(v, h, still_knots(raw, fs, v.size), fs)
+        still_at = still_knots(raw, fs, v.size)
+        still_at = still_at[~unrecorded(drops, v.size)[still_at]]
+        v = v - h @ turning_bias(v, h, still_at, fs, steps=drops[:, 1])
     first = raw
     for _ in range(2):  # drift control: zero velocity at rests and turnarounds, then redo
         normal = [r for r in raw if not r.failed]

@@ -24,7 +24,7 @@ how each component of ``b`` shows in its vertical velocity (``kinematics.bias_ve
 velocity must be zero wherever the reps leave the load still (the rests, the pauses, each rep's
 start), and a least-squares fit there gives the components that show (``turning_bias``). On the
 evaluation grid's noisy accelerometer (0.4 m/s² per axis), that took the mean error of a rep's
-range of motion at the wrist with a gyro from 6.1 % to 1.8 %; unfitted, curls were up to twice
+range of motion at the wrist with a gyro from 6.1 % to 1.9 %; unfitted, curls were up to twice
 the load's travel.
 
 A dropout's samples are no measurements: the grid bridges it straight from the last reading

@@ -169,3 +169,7 @@ def test_the_bias_of_a_sensor_resting_in_one_posture_is_found_at_its_reps_still_
     stepped = v + 0.3 * (np.arange(v.size) >= at)
     assert np.allclose(turning_bias(stepped, h, still_at, FS, steps=np.array([at])), b, atol=0.005)
     assert not np.allclose(turning_bias(stepped, h, still_at, FS), b, atol=0.01)
+    # steps with no knot on a side, or told twice, change nothing (and do not make the fit
+    # singular)
+    same = np.array([at, at, 0, v.size + 5])
+    assert np.allclose(turning_bias(stepped, h, still_at, FS, steps=same), b, atol=0.005)

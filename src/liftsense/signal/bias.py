@@ -124,7 +124,7 @@ def turning_bias(
     steps: npt.NDArray[np.int64] | None = None,
 ) -> FloatArray:
     """The accelerometer bias (m/s², sensor frame) of a sensor the gyro saw turn, from its
-    vertical velocity ``v`` (m/s) at the samples ``knots`` where the load is still: there
+    vertical velocity ``v`` (m/s) at the samples ``knots`` (sorted) where the load is still: there
     ``v = c0 + c1 t + h @ b`` (``h``: ``kinematics.bias_velocity``; ``c0 + c1 t``: the drift of
     a bias that does not turn), fitted by least squares, ridge-regularised towards no bias as in
     ``still_bias``. ``v`` may step by any amount at the samples ``steps`` (where it was
@@ -140,7 +140,11 @@ def turning_bias(
     if knots.size < _MIN_POINTS:
         return none
     cols = [np.ones(knots.size), knots / fs_hz]
-    cols += [(knots >= a).astype(np.float64) for a in (steps if steps is not None else [])]
+    # each step once, where knots lie on both sides of it (else it is the constant)
+    at = {int(np.searchsorted(knots, a)) for a in (steps if steps is not None else [])}
+    cols += [
+        (np.arange(knots.size) >= k).astype(np.float64) for k in sorted(at) if 0 < k < knots.size
+    ]
     drift = np.column_stack(cols)
     x = np.column_stack([drift, h[knots]])
     reg = np.zeros((x.shape[1], x.shape[1]))

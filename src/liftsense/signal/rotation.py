@@ -9,7 +9,10 @@ wrist tilting forth and back within each rep shows two rotation peaks per rep), 
 length far more than the displacement's (a wrist wobbling through a pause splits a rep). A
 rotation rep that stands apart from the set after a pause, such as re-racking, is left out of
 that comparison, and wins nothing: without it, the rotation needs more reps, reps much more
-alike in length, or a displacement whose reps reach into a dropout.
+alike in length, or a displacement whose reps reach into a dropout. Likewise a displacement rep
+that stands apart from the set after a pause, where a rotation turning in step with the
+displacement shows none, is the drift of a noisy accelerometer in the rest, and counts for
+nothing against that rotation.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from liftsense.signal.orientation import completed, oriented_reps, starts_at_rest
-from liftsense.signal.phases import RawRep, candidate_peaks, median_rep_len
+from liftsense.signal.phases import RawRep, candidate_peaks, median_rep_len, rep_gap, reps_overlap
 from liftsense.signal.repsets import (
     covered,
     cut_by,
@@ -133,10 +136,13 @@ def rotation_reps(
     # not reps when they overlap one another in pairs and the rotation's do not (a forearm's
     # drift through a pause turned into a second "rep" inside each; reps that overlap at an
     # even stride are a set done without pauses)
+    # a displacement rep standing apart from the set after a pause, where a rotation turning
+    # in step shows none, is drift in the rest before or after the set: it wins nothing
+    shown_d = done_d - (_unshown_apart(raw_d, raw_r) if tracks else 0)
     better = (
-        done_r > done_d
+        done_r > shown_d
         or (
-            done_r == done_d
+            done_r == shown_d
             and (tracks or cv_of(raw_r, "excursion") < 0.5 * cv_of(raw_d, "excursion"))
         )
         or (
@@ -166,6 +172,20 @@ def rotation_reps(
             and not (cv_r > _LEN_CV_TIMES * cv_d and cv_r > _LEN_CV_FLOOR)
         )
     return RotationReps(raw_r, r_sign, tracks, done_r >= 2 and better and not halves)
+
+
+def _unshown_apart(raw_d: list[RawRep], raw_r: list[RawRep]) -> int:
+    """How many of the first and last completed reps of ``raw_d`` stand apart from the set (a
+    pause of over half a rep before the next) and overlap no completed rep of ``raw_r``."""
+    done = sorted((r for r in raw_d if not r.failed), key=lambda r: r.out_on)
+    if len(done) < 4:
+        return 0
+    apart = 0.5 * median_rep_len(done)
+    shown = [r for r in raw_r if not r.failed]
+    ends = ((done[0], done[1]), (done[-1], done[-2]))
+    return sum(
+        rep_gap(e, nb) > apart and not any(reps_overlap(e, q, 0.0) for q in shown) for e, nb in ends
+    )
 
 
 def _may_find(rot: FloatArray, fs: float, raw_d: list[RawRep]) -> bool:

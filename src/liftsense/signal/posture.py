@@ -15,8 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from liftsense.signal.kinematics import angle_from_mean_rad
-from liftsense.signal.phases import RawRep, median_rep_len, rep_gap, reps_overlap
+from liftsense.signal.phases import RawRep, reps_overlap
 from liftsense.signal.quantiles import median, quantile
+from liftsense.signal.repsets import apart_ends
 
 __all__ = ["drop_posture_outliers", "median_turn_deg", "same_posture"]
 
@@ -74,24 +75,21 @@ def drop_posture_outliers(
     set's other reps (see ``same_posture``): re-racking or reaching for the phone after a
     pause turns the wrist in ways the reps never did."""
     done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
+    first, last = apart_ends(done)
+    n = unit.shape[0]
     drop: list[RawRep] = []
-    if len(done) >= 4:
-        apart = 0.5 * median_rep_len(done)  # a rep in the set's stride is one of its reps
-        # a rep within a second of the recording's start (``open_start``) or end
-        # (``open_end``) may be one the recording cut, where the low-passed posture is
-        # unreliable
-        first, last = done[0], done[-1]
-        n = unit.shape[0]
-        if (
-            not (open_start and first.out_on < fs)
-            and rep_gap(first, done[1]) > apart
-            and not same_posture(unit, done[1:], first, _OUTLIER_DEG)
-        ):
-            drop.append(first)
-        if (
-            not (open_end and last.back_arr > n - 1 - fs)
-            and rep_gap(done[-2], last) > apart
-            and not same_posture(unit, done[:-1], last, _OUTLIER_DEG)
-        ):
-            drop.append(last)
+    # a rep within a second of the recording's start (``open_start``) or end (``open_end``)
+    # may be one the recording cut, where the low-passed posture is unreliable
+    if (
+        first is not None
+        and not (open_start and first.out_on < fs)
+        and not same_posture(unit, done[1:], first, _OUTLIER_DEG)
+    ):
+        drop.append(first)
+    if (
+        last is not None
+        and not (open_end and last.back_arr > n - 1 - fs)
+        and not same_posture(unit, done[:-1], last, _OUTLIER_DEG)
+    ):
+        drop.append(last)
     return [r for r in raw if all(r is not d for d in drop)]

@@ -13,11 +13,12 @@ import numpy as np
 import numpy.typing as npt
 
 from liftsense.signal.dropouts import in_dropouts
-from liftsense.signal.phases import RawRep, rep_gap
+from liftsense.signal.phases import RawRep, median_rep_len, rep_gap
 from liftsense.signal.quantiles import median
 
 __all__ = [
     "SET_SPLIT_S",
+    "apart_ends",
     "covered",
     "cut_by",
     "cv_of",
@@ -41,6 +42,19 @@ def median_period(raw: list[RawRep]) -> float:
     fewer than two)."""
     starts = sorted(r.out_on for r in raw if not r.failed)
     return median(np.diff(starts)) if len(starts) >= 2 else math.nan
+
+
+def apart_ends(raw: list[RawRep]) -> tuple[RawRep | None, RawRep | None]:
+    """The first and the last completed rep of ``raw`` where it stands apart from the others
+    (a pause of over half their median length from its neighbour: a rep in the set's stride is
+    one of its reps); None where it does not, and both None for fewer than four."""
+    done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
+    if len(done) < 4:
+        return None, None
+    apart = 0.5 * median_rep_len(done)
+    first = done[0] if rep_gap(done[0], done[1]) > apart else None
+    last = done[-1] if rep_gap(done[-2], done[-1]) > apart else None
+    return first, last
 
 
 def gaps(raw: list[RawRep]) -> list[float]:

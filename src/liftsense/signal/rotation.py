@@ -24,8 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from liftsense.signal.orientation import completed, oriented_reps, starts_at_rest
-from liftsense.signal.phases import RawRep, candidate_peaks, median_rep_len, rep_gap, reps_overlap
+from liftsense.signal.phases import RawRep, candidate_peaks, median_rep_len, reps_overlap
 from liftsense.signal.repsets import (
+    apart_ends,
     covered,
     cut_by,
     cv_of,
@@ -175,16 +176,11 @@ def rotation_reps(
 
 
 def _unshown_apart(raw_d: list[RawRep], raw_r: list[RawRep]) -> int:
-    """How many of the first and last completed reps of ``raw_d`` stand apart from the set (a
-    pause of over half a rep before the next) and overlap no completed rep of ``raw_r``."""
-    done = sorted((r for r in raw_d if not r.failed), key=lambda r: r.out_on)
-    if len(done) < 4:
-        return 0
-    apart = 0.5 * median_rep_len(done)
+    """How many of the first and last completed reps of ``raw_d`` stand apart from the set
+    (``repsets.apart_ends``) and overlap no completed rep of ``raw_r``."""
     shown = [r for r in raw_r if not r.failed]
-    ends = ((done[0], done[1]), (done[-1], done[-2]))
     return sum(
-        rep_gap(e, nb) > apart and not any(reps_overlap(e, q, 0.0) for q in shown) for e, nb in ends
+        e is not None and not any(reps_overlap(e, q, 0.0) for q in shown) for e in apart_ends(raw_d)
     )
 
 

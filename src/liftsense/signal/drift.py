@@ -39,6 +39,32 @@ __all__ = ["still_knots", "velocity_correction"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+#: The load is still from the window's start to this long (s) before the first rep's fitted
+#: start, and from this long after the last rep's end (re-racking is not timed) ...
+_STILL_BEFORE_S = 1.0
+_STILL_AFTER_S = 0.5
+#: ... and inside a pause of at least this long (s), but for this margin at each end.
+_MIN_PAUSE_S = 0.3
+_PAUSE_EDGE_S = 0.15
+
+
+def _before_first(first: float, fs: float, step: float) -> FloatArray:
+    """Samples every ``step`` from the window's start to ``_STILL_BEFORE_S`` before ``first``."""
+    out: FloatArray = np.arange(0.0, first - _STILL_BEFORE_S * fs, step)
+    return out
+
+
+def _after_last(last: float, n: int, fs: float, step: float) -> FloatArray:
+    """Samples every ``step`` from ``_STILL_AFTER_S`` after ``last`` to the window's end."""
+    out: FloatArray = np.arange(last + _STILL_AFTER_S * fs, n, step)
+    return out
+
+
+def _inside(a: float, b: float, fs: float, step: float) -> FloatArray:
+    """Samples every ``step`` inside the pause from ``a`` to ``b``, ``_PAUSE_EDGE_S`` from
+    each end."""
+    out: FloatArray = np.arange(a + _PAUSE_EDGE_S * fs, b - _PAUSE_EDGE_S * fs, step)
+    return out
 
 
 def _doubtful(r: RawRep, rows: list[RawRep]) -> bool:
@@ -98,15 +124,13 @@ def velocity_correction(
     single: list[int] = []
     free: list[tuple[int, int, int]] = []
 
-    def inside(a: float, b: float) -> npt.NDArray[np.float64]:
-        return np.arange(a + 0.15 * fs, b - 0.15 * fs, 0.1 * fs)
-
+    step = 0.1 * fs
     if rows:
         if not open_start:
-            runs.append(np.arange(0, rows[0].out_on - 1.0 * fs, 0.1 * fs))
+            runs.append(_before_first(rows[0].out_on, fs, step))
         if not open_end:
             last = max(r.back_arr for r in rows)
-            runs.append(np.arange(last + 0.5 * fs, n, 0.1 * fs))
+            runs.append(_after_last(last, n, fs, step))
         first = rows[0]
         single.append(_stillest(v, first.i0, first.out_on) if turns_at_fit else first.i0)
         single += still or ()
@@ -118,10 +142,10 @@ def velocity_correction(
     )
     for k, r in enumerate(rows):
         nxt = rows[k + 1].out_on if k + 1 < len(rows) else None
-        far_pause = r.back_on - r.out_arr >= 0.3 * fs
-        start_pause = nxt is not None and nxt - r.back_arr >= 0.3 * fs
+        far_pause = r.back_on - r.out_arr >= _MIN_PAUSE_S * fs
+        start_pause = nxt is not None and nxt - r.back_arr >= _MIN_PAUSE_S * fs
         if far_pause and hold_far_pauses:
-            runs.append(inside(r.out_arr, r.back_on))
+            runs.append(_inside(r.out_arr, r.back_on, fs, step))
         elif hid[k]:
             pass  # whether it came back is what the dropout hid: no knot at its far end
         elif k == len(rows) - 1 and _doubtful(r, rows):
@@ -129,7 +153,7 @@ def velocity_correction(
         else:
             free.append((r.ipk, r.i0, r.i1))
         if start_pause:
-            runs.append(inside(r.back_arr, float(nxt or 0)))
+            runs.append(_inside(r.back_arr, float(nxt or 0), fs, step))
         elif turns_at_fit:
             single.append(_stillest(v, r.i1, r.back_arr, r.ipk, math.inf if nxt is None else nxt))
         else:
@@ -175,21 +199,21 @@ def velocity_correction(
 
 def still_knots(raw: list[RawRep], fs: float, n: int) -> IntArray:
     """The samples of a window of ``n`` where the completed reps of ``raw`` leave the load
-    still for sure: before the first rep and after the last (the margins of
-    ``velocity_correction``), inside the pauses at the far end (0.15-s margins), and the
-    plateau samples each rep starts and ends at. Sorted, once each."""
+    still for sure: every sample ``velocity_correction`` holds still before the first rep, after
+    the last and inside the pauses at the far end, and the plateau samples each rep starts and
+    ends at. Sorted, once each."""
     done = sorted((r for r in raw if not r.failed), key=lambda r: r.out_on)
     if not done:
         return np.empty(0, dtype=np.int64)
     parts = [
-        np.arange(0.0, done[0].out_on - 1.0 * fs),
-        np.arange(done[-1].back_arr + 0.5 * fs, n),
+        _before_first(done[0].out_on, fs, 1.0),
+        _after_last(done[-1].back_arr, n, fs, 1.0),
         np.array([x for r in done for x in (r.i0, r.i1)], dtype=np.float64),
     ]
     parts += [
-        np.arange(r.out_arr + 0.15 * fs, r.back_on - 0.15 * fs)
+        _inside(r.out_arr, r.back_on, fs, 1.0)
         for r in done
-        if r.back_on - r.out_arr >= 0.3 * fs
+        if r.back_on - r.out_arr >= _MIN_PAUSE_S * fs
     ]
     knots = np.unique(np.concatenate(parts).astype(np.int64))
     out: IntArray = knots[(knots >= 0) & (knots < n)]

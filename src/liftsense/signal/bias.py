@@ -131,11 +131,8 @@ def turning_bias(
     stitched across a dropout). Zero with fewer than ``_MIN_POINTS`` knots; zero too for a fit
     that leaves more than ``MAX_UNEXPLAINED`` of what the drift alone leaves at the knots, or
     that is larger than an accelerometer's bias can be (``MAX_TURNING_BIAS_MPS2``): the knots
-    are not still, or the gyro's single hinge does not describe how the sensor turned.
-
-    A sensor that rests in one posture only (a wrist hanging between curls, which never pause
-    at the top) gives ``still_bias`` nothing to fit in the plane it turns in, where the bias
-    moves with the lift; the reps' still moments, each after a turn out and back, pin it."""
+    are not still, or the gyro's single hinge does not describe how the sensor turned (see the
+    module's docstring for why)."""
     none = np.zeros(3)
     if knots.size < _MIN_POINTS:
         return none

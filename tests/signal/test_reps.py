@@ -967,8 +967,8 @@ def test_the_rep_before_reps_a_dropout_hid_is_timed_without_them(
     ("exercise", "tempo", "placement", "seed", "gyro"),
     [
         # the dropout hides the RDL's turn at the bottom and its way up; the bridge put the
-        # turn 0.6 s early. It ends as the next rep starts, which is found 0.44 s late: the
-        # tempo shares that out, 0.21 s to the eccentric and 0.24 s to the concentric
+        # turn 0.6 s early. It ends as the next rep starts, found just after the dropout
+        # 0.44 s late: the tempo places both between the bounds on record either side
         ("romanian_deadlift", "2-0-1-0", "thigh", 331, False),
         # it falls inside the curl's lowering, whose fit across it took in both pauses either
         # side: 4.8 s for 2.9
@@ -989,6 +989,23 @@ def test_a_rep_a_dropout_overlaps_is_timed_by_the_sets_tempo(
     # ... and says so; the reps no dropout overlaps were timed on the signal
     assert rep.from_tempo and rep.to_json()["from_tempo"] is True
     assert 1 <= found[0].from_tempo_reps <= 2 and found[1].from_tempo_reps <= 2
+
+
+def test_a_rep_start_a_dropout_hid_is_placed_by_the_sets_tempo() -> None:
+    # a 2-s dropout from the middle of the 4th squat's lowering hides its bottom, its end and
+    # the 5th rep's start; that start was found 0.14 s after the dropout, where the bar was
+    # already 0.62 s on its way down (the 4th rep's concentric 1.65 s for 1.03, the 5th's
+    # lowering 1.63 s for 2.14)
+    s = _grid_session("back_squat", "2-0-1-0", "bar", 25.0, 11, gyro=False)
+    found = detect(drop_out(s.imu, s.truth.sets, 2.0), exercise="back_squat")
+    truth = s.truth.sets[0]["reps"]
+    reps = found[0].reps
+    assert len(reps) == len(truth) == 6
+    assert reps[4].start_s == pytest.approx(truth[4]["start_s"], abs=0.25)
+    for k in (3, 4):
+        for phase in ("eccentric_s", "concentric_s"):
+            assert getattr(reps[k], phase) == pytest.approx(truth[k][phase], abs=0.25)
+    assert reps[4].from_tempo
 
 
 @pytest.mark.parametrize(("seed", "failed_last"), [(901, False), (905, True)])

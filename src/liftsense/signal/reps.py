@@ -210,7 +210,7 @@ def _timed(
     ).reshape(-1, 5)
     measured = bounds
     if dropouts is not None:
-        bounds = turns_by_tempo(bounds, dropouts)
+        bounds = turns_by_tempo(bounds, dropouts, fs)
     from_tempo = np.any(bounds != measured, axis=1).tolist()
     reps: list[RepResult] = []
     for k, (out_on, out_arr, back_on, back_arr, nxt), guessed in zip(

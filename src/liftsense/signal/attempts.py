@@ -58,6 +58,11 @@ _ATTEMPT_SIZE = 0.2
 #: ... the height of an attempt that stalls this far along the way (see ``attempt_after``).
 _ATTEMPT_REACH = 0.3
 _ATTEMPT_SIZE_ECC_FIRST = 0.3
+#: An attempt's prominence over the lower foot its high-passed return leaves (see ``_attempt``):
+#: it rises this many times the least size from the set's end, with this share of it as
+#: prominence.
+_ATTEMPT_RISE = 1.7
+_ATTEMPT_RISE_PROMINENCE = 0.9
 #: An attempt lowers the load like the set's reps: one whose way out takes over this many times
 #: their median, where reps start with the eccentric, is no attempt (see ``attempts_ending``).
 _ATTEMPT_ECC_SLOW = 2.0
@@ -237,18 +242,28 @@ def _attempt(
 ) -> list[RawRep]:
     """The failed attempt of ``attempt_after`` after the set ``done``: the first peak of ``s``
     within 8 s of its last rep whose prominence reaches ``least`` of the set's range, from the
-    foot of that prominence out to the peak."""
+    foot of that prominence out to the peak. The high-pass that shrinks an attempt also pulls
+    the level its return comes back to above the one the set ended at (a hip thrust's attempt
+    at a third of the way up rose 0.34 of the range from the set's end, and stood 0.19 above
+    the foot of its return): a peak that rises ``_ATTEMPT_RISE`` times ``least`` from its lowest
+    point since the set's end, and stands ``_ATTEMPT_RISE_PROMINENCE`` times ``least`` above
+    both feet, is one too, from that lowest point."""
     rom = median([r.excursion for r in done])
     a = math.ceil(done[-1].back_arr)
     b = min(a + int(8 * fs), s.size)
     if b - a < fs or rom <= 0:
         return []
-    peaks, props = find_peaks(s[a:b], prominence=least * rom)
-    peaks += a
+    peaks, props = find_peaks(s[a:b], prominence=_ATTEMPT_RISE_PROMINENCE * least * rom)
+    lows = np.array([int(np.argmin(s[a : a + p + 1])) for p in peaks], dtype=np.int64)
+    prominent = props["prominences"] >= least * rom
+    rising = s[a + peaks] - s[a + lows] >= _ATTEMPT_RISE * least * rom
+    keep = prominent | rising
+    peaks = peaks[keep] + a
+    bases = np.where(prominent, props["left_bases"], lows)[keep] + a
     # a peak inside a dropout or at its end is the level bridged across it, not a movement
     spans = _spans(dropouts)
     held = ((peaks[:, None] >= spans[:, 0]) & (peaks[:, None] <= spans[:, 1])).any(axis=1)
-    peaks, bases = peaks[~held], props["left_bases"][~held] + a
+    peaks, bases = peaks[~held], bases[~held]
     if peaks.size == 0:
         return []
     p = int(peaks[0])

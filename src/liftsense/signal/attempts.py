@@ -58,9 +58,9 @@ _ATTEMPT_SIZE = 0.2
 #: ... the height of an attempt that stalls this far along the way (see ``attempt_after``).
 _ATTEMPT_REACH = 0.3
 _ATTEMPT_SIZE_ECC_FIRST = 0.3
-#: An attempt's prominence over the lower foot its high-passed return leaves (see ``_attempt``):
-#: it rises this many times the least size from the set's end, with this share of it as
-#: prominence.
+#: ... or an attempt that rises this many times that size from its lowest point since the set's
+#: end, and stands this share of it above both feet (its high-passed return comes back higher:
+#: see ``_attempt``).
 _ATTEMPT_RISE = 1.7
 _ATTEMPT_RISE_PROMINENCE = 0.9
 #: An attempt lowers the load like the set's reps: one whose way out takes over this many times

@@ -68,16 +68,14 @@ def turns_by_tempo(bounds: FloatArray, spans: IntArray, fs: float) -> FloatArray
     dropout placed, each run of them sharing the time between the bounds either side the same
     way, and kept within its dropout: the signal either side shows the turn was not there.
 
-    Then the turns and rep bounds in or near a dropout are placed across reps
-    (``_across_reps``): a rep's start and end are hidden too (a 2-s dropout from the middle of
-    a 3-s rep hides its bottom, its end and the next rep's start).
+    Where a rep's start is hidden too (a 2-s dropout from the middle of a 3-s rep hides its
+    bottom, its end and the next rep's start), the turns in or within ``_NEAR_DROPOUT_S`` of
+    the dropout are then placed across reps (``_across_reps``).
     Returns ``bounds`` where no dropout overlaps a rep, or every rep; otherwise a copy with
     those reps' turns moved."""
     if not spans.size or not len(bounds):
         return bounds
-    inside: npt.NDArray[np.bool_] = (bounds[..., None] >= spans[:, 0]) & (
-        bounds[..., None] < spans[:, 1]
-    )
+    inside = _in_spans(bounds, spans, 0.0)
     mono = np.maximum.accumulate(bounds, axis=1)
     # which phases a dropout crosses, and so which reps it overlaps
     crossed = np.any(
@@ -104,12 +102,17 @@ def turns_by_tempo(bounds: FloatArray, spans: IntArray, fs: float) -> FloatArray
             out[k, 1:4] = _shared_around(mono[k, 0], phases[k], keep, s)
         else:
             out[k] = _place_runs(mono[k], inside[k], s, spans)
-    edge = _NEAR_DROPOUT_S * fs
-    near = np.any(
-        (bounds[..., None] >= spans[:, 0] - edge) & (bounds[..., None] < spans[:, 1] + edge),
-        axis=-1,
-    )
+    near = np.any(_in_spans(bounds, spans, _NEAR_DROPOUT_S * fs), axis=-1)
     return _across_reps(out, near, _over_clean(phases, clean, np.median))
+
+
+def _in_spans(bounds: FloatArray, spans: IntArray, margin: float) -> npt.NDArray[np.bool_]:
+    """Whether each of ``bounds`` lies in each of ``spans`` (``[a, b)``), widened by ``margin``
+    samples either side (a trailing axis, one entry per span)."""
+    out: npt.NDArray[np.bool_] = (bounds[..., None] >= spans[:, 0] - margin) & (
+        bounds[..., None] < spans[:, 1] + margin
+    )
+    return out
 
 
 def _across_reps(

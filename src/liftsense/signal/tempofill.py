@@ -148,7 +148,7 @@ def _across_reps(
             continue  # no rep's start in it
         span = steps[a:k].sum()
         if span > 0 and abs((line[k] - line[a]) / span - 1) <= _IN_RHYTHM:
-            out[a + 1 : k] = line[a] + (line[k] - line[a]) * np.cumsum(steps[a : k - 1]) / span
+            out[a + 1 : k] = _between(line[a], line[k], steps[a:k])
     if np.array_equal(out, line):
         return bounds
     placed = bounds.copy()
@@ -193,10 +193,15 @@ def _typical_shares(phases: FloatArray, clean: npt.NDArray[np.bool_]) -> FloatAr
 
 def _shared(start: float, length: float, share: FloatArray) -> FloatArray:
     """A rep's three turns: its ``length`` from ``start`` shared between its phases by
-    ``share`` (none past its end, which the shares' rounding could put them)."""
-    out: FloatArray = np.minimum(
-        start + length * np.cumsum(share / share.sum())[:3], start + length
-    )
+    ``share``."""
+    return _between(start, start + length, share)
+
+
+def _between(t0: float, t1: float, lengths: FloatArray) -> FloatArray:
+    """The turns that split the time from ``t0`` to ``t1`` into phases in proportion to
+    ``lengths`` (one turn fewer than phases; none past ``t1``, where the rounding of the
+    lengths' sums could put the last)."""
+    out: FloatArray = np.minimum(t0 + (t1 - t0) * np.cumsum(lengths[:-1]) / lengths.sum(), t1)
     return out
 
 
@@ -244,7 +249,7 @@ def _place_runs(
             j += 1
         total = share[i:j].sum()
         if total > 0:
-            placed = out[i] + (out[j] - out[i]) * np.cumsum(share[i : j - 1]) / total
+            placed = _between(out[i], out[j], share[i:j])
             span = np.argmax(inside[t:j], axis=-1)
             out[t:j] = np.clip(placed, spans[span, 0], spans[span, 1] - 1)
         t = j

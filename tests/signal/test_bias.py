@@ -5,9 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
-from liftsense.signal.bias import still, still_bias, turning_bias
+from liftsense.signal.bias import MAX_UNEXPLAINED_WITHOUT_GYRO, still, still_bias, turning_bias
 from liftsense.signal.filters import integrate
-from liftsense.signal.kinematics import _derotate, bias_velocity
+from liftsense.signal.kinematics import _derotate, bias_velocity, magnitude_bias_velocity
 from liftsense.units import G_MPS2
 
 FS = 50.0
@@ -173,3 +173,29 @@ def test_the_bias_of_a_sensor_resting_in_one_posture_is_found_at_its_reps_still_
     # singular)
     same = np.array([at, at, 0, v.size + 5])
     assert np.allclose(turning_bias(stepped, h, still_at, FS, steps=same), b, atol=0.005)
+
+
+def test_without_gyro_the_bias_is_found_at_the_reps_still_moments_from_the_posture() -> None:
+    # a wrist without gyro through slow reps that never pause: 6-s lowerings turning it
+    # 0.6 rad, 1-s returns, from and to one resting posture (none other for still_bias)
+    parts = [np.zeros(int(3 * FS))]
+    for _ in range(5):
+        parts += [0.6 * _minjerk(int(6 * FS)), 0.6 * (1 - _minjerk(int(1 * FS)))]
+    parts.append(np.zeros(int(3 * FS)))
+    angle = np.concatenate(parts)
+    acc = _hinge(angle) + BIAS  # gravity alone, turned, and the bias
+    # the vertical velocity as vertical_motion reads it from the magnitude: all the bias's
+    mag = np.linalg.norm(acc, axis=1)
+    v = integrate(mag - mag.mean(), FS)
+    v -= np.linspace(v[0], v[-1], v.size)
+    still_at = np.flatnonzero(angle == 0.0)  # resting, and each rep's start
+    assert not still(acc, FS)[still_at.size // 2 : -still_at.size // 2].all()
+    h = magnitude_bias_velocity(acc, FS)
+    b = turning_bias(v, h, still_at, FS, most=MAX_UNEXPLAINED_WITHOUT_GYRO)
+    assert abs(b[0]) < 0.01  # along the hinge it never shows: none
+    # across the turn it shows in proportion to the angle, and is found; along gravity at
+    # rest only with its square, which the velocity pins less
+    assert abs(b[1] - BIAS[1]) < 0.05
+    # the velocity it adds through each lowering is gone to a few hundredths
+    assert np.abs(v - h @ b).max() < 0.05 * np.abs(v).max()
+    assert np.ptp(integrate(v - h @ b, FS)) < 0.05 * np.ptp(integrate(v, FS))

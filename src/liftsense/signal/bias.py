@@ -27,6 +27,18 @@ evaluation grid's noisy accelerometer (0.4 m/s² per axis), that took the mean e
 range of motion at the wrist with a gyro from 6.1 % to 1.9 %; unfitted, curls were up to twice
 the load's travel.
 
+Without a gyro, the posture is the direction of the low-passed specific force, and a turning
+sensor's vertical velocity is read from the magnitude of the specific force, which a bias moves
+by ``b · f/|f|`` (``kinematics.magnitude_bias_velocity``): the same fit applies. It is needed
+even where ``still_bias`` has postures to fit: the slow middle of a 3-s lowering turns and
+changes its acceleration slowly enough to look still, and reads 0.2 m/s² below gravity
+(overhead presses at the wrist: 45 % of the samples fitted); the bias made of them, taken off,
+left the lowerings 0.1-1.0 s short. But the posture that shows how the bias moves the velocity
+is itself read from the specific force, which the movement's acceleration bends, and the
+magnitude holds the square of the horizontal acceleration as well: the fit must explain more
+of the velocity at the still moments (``MAX_UNEXPLAINED_WITHOUT_GYRO``). Kept where it explained
+0.3 of it, as with a gyro, it placed a 3-1-1-1 RDL's rep start 0.45 s early at the hip.
+
 A dropout's samples are no measurements: the grid bridges it straight from the last reading
 before to the first after, and where both were taken mid-movement, the bridge holds the lift's
 acceleration (a few tenths of m/s² off gravity) for the length of the dropout while turning as
@@ -44,7 +56,13 @@ from scipy.ndimage import minimum_filter1d
 
 from liftsense.signal.quantiles import median
 
-__all__ = ["still", "still_bias", "turning_bias"]
+__all__ = [
+    "MAX_UNEXPLAINED",
+    "MAX_UNEXPLAINED_WITHOUT_GYRO",
+    "still",
+    "still_bias",
+    "turning_bias",
+]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -55,8 +73,13 @@ MAX_TURN_RADPS = 0.12
 MAX_JERK_MPS3 = 0.5
 #: ... over a whole hold this long (s).
 HOLD_S = 0.4
-#: The bias is kept when it leaves at most this part of the spread of the still magnitudes.
+#: The bias is kept when it leaves at most this part of the spread of the still magnitudes
+#: (``still_bias``), or of the velocity where the load is still (``turning_bias``) ...
 MAX_UNEXPLAINED = 0.7
+#: ... and of that velocity read from the magnitude of a sensor without gyro, whose posture
+#: comes from the direction of the specific force, which the movement's own acceleration bends
+#: (see the module's docstring).
+MAX_UNEXPLAINED_WITHOUT_GYRO = 0.5
 #: The largest accelerometer bias (m/s²) ``turning_bias`` accepts: about 150 mg, the worst
 #: zero-g offset in the datasheets of MEMS accelerometers worn by lifters.
 MAX_TURNING_BIAS_MPS2 = 1.5
@@ -122,17 +145,19 @@ def turning_bias(
     knots: npt.NDArray[np.int64],
     fs_hz: float,
     steps: npt.NDArray[np.int64] | None = None,
+    most: float = MAX_UNEXPLAINED,
 ) -> FloatArray:
-    """The accelerometer bias (m/s², sensor frame) of a sensor the gyro saw turn, from its
-    vertical velocity ``v`` (m/s) at the samples ``knots`` (sorted) where the load is still: there
-    ``v = c0 + c1 t + h @ b`` (``h``: ``kinematics.bias_velocity``; ``c0 + c1 t``: the drift of
+    """The accelerometer bias (m/s², sensor frame) of a turning sensor, from its vertical
+    velocity ``v`` (m/s) at the samples ``knots`` (sorted) where the load is still: there
+    ``v = c0 + c1 t + h @ b`` (``h``: ``kinematics.bias_velocity`` for a sensor the gyro saw
+    turn, ``kinematics.magnitude_bias_velocity`` without a gyro; ``c0 + c1 t``: the drift of
     a bias that does not turn), fitted by least squares, ridge-regularised towards no bias as in
     ``still_bias``. ``v`` may step by any amount at the samples ``steps`` (where it was
     stitched across a dropout). Zero with fewer than ``_MIN_POINTS`` knots; zero too for a fit
-    that leaves more than ``MAX_UNEXPLAINED`` of what the drift alone leaves at the knots, or
+    that leaves more than ``most`` of what the drift alone leaves at the knots, or
     that is larger than an accelerometer's bias can be (``MAX_TURNING_BIAS_MPS2``): the knots
-    are not still, or the gyro's single hinge does not describe how the sensor turned (see the
-    module's docstring for why)."""
+    are not still, or the gyro's single hinge (the posture, without a gyro) does not describe
+    how the sensor turned (see the module's docstring for why)."""
     none = np.zeros(3)
     if knots.size < _MIN_POINTS:
         return none
@@ -150,7 +175,7 @@ def turning_bias(
     drift_only = v[knots] - drift @ np.linalg.lstsq(drift, v[knots], rcond=None)[0]
     unexplained = float(np.std(v[knots] - x @ coef))
     b: FloatArray = coef[-3:]
-    if unexplained > MAX_UNEXPLAINED * float(np.std(drift_only)):
+    if unexplained > most * float(np.std(drift_only)):
         return none
     if float(np.linalg.norm(b)) > MAX_TURNING_BIAS_MPS2:
         return none

@@ -28,6 +28,8 @@ __all__ = [
     "bias_velocity",
     "dominant_period_s",
     "hinge_angle",
+    "magnitude_bias_velocity",
+    "reads_magnitude",
     "rotation_progress",
     "slow_direction",
     "vertical_acceleration",
@@ -118,7 +120,7 @@ def vertical_acceleration(
     ``hinge``: the gyro's ``hinge_angle`` over ``dropouts``, where the caller has it.
     """
     tilt = _tilt_rad(acc, fs_hz) if gyro is None else None
-    turns = tilt is None or quantile(tilt, 0.95) > _KEPT_TILT_RAD
+    turns = tilt is None or _turns(tilt)
     bridged = unrecorded(dropouts, acc.shape[0])
     if turns:
         acc = acc - still_bias(lowpass(acc, fs_hz, 1.5), fs_hz, bridged=bridged)
@@ -266,4 +268,26 @@ def bias_velocity(acc: FloatArray, fs_hz: float, hinge: Hinge) -> FloatArray:
     h = integrate(along - np.mean(along, axis=0), fs_hz)
     n = acc.shape[0]
     out: FloatArray = h - np.linspace(h[0], h[-1], n)
+    return out
+
+
+def _turns(tilt: FloatArray) -> bool:
+    """Whether a sensor without gyro turns, by its ``tilt`` from its mean posture (rad): more
+    than 5 % of its samples lie further than ``_KEPT_TILT_RAD`` from it."""
+    return bool(quantile(tilt, 0.95) > _KEPT_TILT_RAD)
+
+
+def reads_magnitude(acc: FloatArray, fs_hz: float) -> bool:
+    """Whether ``vertical_acceleration`` reads a sensor without gyro from the magnitude of its
+    specific force: it turns."""
+    return _turns(_tilt_rad(acc, fs_hz))
+
+
+def magnitude_bias_velocity(acc: FloatArray, fs_hz: float) -> FloatArray:
+    """How a constant accelerometer bias ``b`` shows in the velocity ``vertical_motion`` reads
+    from the magnitude of the specific force: ``|f + b| = |f| + b . f/|f|`` to first order, so
+    ``H @ b`` is added, ``H`` (n x 3, s) the posture integrated, mean removed and levelled."""
+    unit = slow_direction(acc, fs_hz)
+    h = integrate(unit - np.mean(unit, axis=0), fs_hz)
+    out: FloatArray = h - np.linspace(h[0], h[-1], h.shape[0])
     return out

@@ -7,17 +7,18 @@ sensor (``kinematics.vertical_motion``) and its rotation about its main axis
 (``kinematics.rotation_progress``), both stitched across the window's dropouts (``dropouts``);
 ``rotation`` says when the rotation's reps win.
 
-With a gyro, the accelerometer bias that turns with the sensor is fitted where the reps first
-found leave the load still (``bias.turning_bias``), and taken off the velocity (not in a window
-where a set began or ended inside a dropout: what the load did there is unknown). The
-displacement is then re-integrated with the velocity error removed at every point where the
-load is known to be still (pauses, rests, turnarounds), and with each rep's far turnaround set
-so that the load returns to the level it started from (a failed attempt that lasts like a rep
-is movement there, not rest); reps are found again on the result (a rep that pass turns into
-a failed attempt or smooths away, though it lasts like its neighbours and follows or precedes
-one after no longer a pause than they leave between them, was mis-corrected and keeps the
-timing the pass before gave it, or the first where that pass had already stretched it: a
-dropout in the next rep's slow lowering).
+The accelerometer bias that turns with the sensor is fitted where the reps first found leave
+the load still (``bias.turning_bias``; without a gyro, where the velocity is read from the
+magnitude of the specific force), and taken off the velocity (not in a window where a set began
+or ended inside a dropout: what the load did there is unknown). The displacement is then
+re-integrated with the velocity error removed at every point where the load is known to be still
+(pauses, rests, turnarounds), and with each rep's far turnaround set so that the load returns to
+the level it started from (a failed attempt that lasts like a rep is movement there, not rest);
+reps are found again on the result (a rep that pass turns into a failed attempt or smooths
+away, though it lasts like its neighbours and follows or precedes one after no longer a pause
+than they leave between them, was mis-corrected and keeps the timing the pass before gave it,
+or the first where that pass had already stretched it: a dropout in the next rep's slow
+lowering).
 Reps found on the rotation are timed on the displacement where that is the better clock: a
 forearm's tilt is not linear in the height of the hand that presses or curls (``retime``).
 A recording that starts or ends inside a set keeps the rep it cut through, when the recorded
@@ -41,7 +42,7 @@ import numpy.typing as npt
 from liftsense.signal import imu as _imu
 from liftsense.signal import kinematics
 from liftsense.signal.attempts import attempt_after, completed_outs, mark_abnormal, mark_stalled
-from liftsense.signal.bias import turning_bias
+from liftsense.signal.bias import MAX_UNEXPLAINED, MAX_UNEXPLAINED_WITHOUT_GYRO, turning_bias
 from liftsense.signal.cutreps import cut_reps
 from liftsense.signal.drift import still_knots, velocity_correction
 from liftsense.signal.dropouts import unrecorded
@@ -111,15 +112,12 @@ def reps_in_window(
     first_sig = r_sig if kind == "rotation" else disp
     ecc_first = info.starts_with_eccentric if known else sign < 0
     raw = mark_abnormal(raw)
-    if hinge is not None and not level_drops.size:
+    if not level_drops.size:
         # a turning sensor's accelerometer bias moves with its posture: fitted where these
         # reps leave the load still (the velocity steps where it was stitched across a
         # dropout, and inside one there is nothing to fit); not where the set began or ended
         # inside a dropout (the velocity is held level across it: what the load did is unknown)
-        h = kinematics.bias_velocity(acc, fs, hinge)
-        still_at = still_knots(raw, fs, v.size)
-        still_at = still_at[~unrecorded(drops, v.size)[still_at]]
-        v = v - h @ turning_bias(v, h, still_at, fs, steps=drops[:, 1])
+        v = v - _turning_bias_velocity(acc, fs, hinge, v, raw, drops, arc)
     first = raw
     for _ in range(2):  # drift control: zero velocity at rests and turnarounds, then redo
         normal = [r for r in raw if not r.failed]
@@ -208,6 +206,37 @@ def reps_in_window(
             v_err = velocity_correction(normal, fs, v, dropouts=level_drops, **knots)
             disp = sign * _imu.integrate(v - v_err, fs)
     return raw, disp, kind, ecc_first
+
+
+def _turning_bias_velocity(
+    acc: FloatArray,
+    fs: float,
+    hinge: kinematics.Hinge | None,
+    v: FloatArray,
+    raw: list[RawRep],
+    drops: npt.NDArray[np.int64],
+    arc: float,
+) -> FloatArray:
+    """What the accelerometer bias of a turning sensor adds to its vertical velocity ``v``,
+    fitted where the reps ``raw`` leave the load still (``bias.turning_bias``): how each of
+    its components shows there comes from the gyro's turn (``hinge``), or without a gyro
+    from the posture, where the velocity is read from the magnitude of the specific force (a
+    sensor that keeps its posture reads its bias as a constant, which the mean takes off).
+    Not without a gyro for a load that moves on an ``arc`` (rad; a curl): the magnitude reads
+    the forearm's swing out and back as well as the lift, and the velocity that leaves at the
+    still moments is not the bias's; and without a gyro, only a fit that explains more of the
+    velocity there (``bias.MAX_UNEXPLAINED_WITHOUT_GYRO``). Zeros where there is nothing to
+    fit."""
+    if hinge is not None:
+        h, most = kinematics.bias_velocity(acc, fs, hinge), MAX_UNEXPLAINED
+    elif arc == 0 and kinematics.reads_magnitude(acc, fs):
+        h, most = kinematics.magnitude_bias_velocity(acc, fs), MAX_UNEXPLAINED_WITHOUT_GYRO
+    else:
+        return np.zeros(v.size)
+    still_at = still_knots(raw, fs, v.size)
+    still_at = still_at[~unrecorded(drops, v.size)[still_at]]
+    out: FloatArray = h @ turning_bias(v, h, still_at, fs, steps=drops[:, 1], most=most)
+    return out
 
 
 def _attempts_like_reps(raw: list[RawRep], normal: list[RawRep]) -> list[RawRep]:

@@ -42,6 +42,16 @@ def _paused_squats(turn_rad: float = 1.2, reps: int = 4) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _unpaused_reps(turn_rad: float, out_s: float, back_s: float, reps: int = 5) -> np.ndarray:
+    """A limb's tilt through reps without a pause, from and to one resting posture: 3 s at
+    rest, each rep turning out over ``out_s`` and back over ``back_s``; then 3 s at rest."""
+    parts = [np.zeros(int(3 * FS))]
+    for _ in range(reps):
+        parts += [turn_rad * _minjerk(int(out_s * FS)), turn_rad * (1 - _minjerk(int(back_s * FS)))]
+    parts.append(np.zeros(int(3 * FS)))
+    return np.concatenate(parts)
+
+
 def _fast_swings(turn_rad: float = 1.2, reps: int = 6) -> np.ndarray:
     """Reps without a pause: 2 s down, 1 s up, straight into the next."""
     one = np.concatenate([turn_rad * _minjerk(int(2 * FS)), turn_rad * (1 - _minjerk(int(FS)))])
@@ -138,11 +148,7 @@ def test_a_dropout_s_bridge_is_no_still_posture() -> None:
 def test_the_bias_of_a_sensor_resting_in_one_posture_is_found_at_its_reps_still_moments() -> None:
     # a forearm curling without a pause: it rests hanging only (no second posture for
     # still_bias), and turns 2.2 rad out and back in each rep
-    parts = [np.zeros(int(3 * FS))]
-    for _ in range(5):
-        parts += [2.2 * _minjerk(int(1 * FS)), 2.2 * (1 - _minjerk(int(2 * FS)))]
-    parts.append(np.zeros(int(3 * FS)))
-    angle = np.concatenate(parts)
+    angle = _unpaused_reps(2.2, 1.0, 2.0)
     hinge = (angle, np.array([1.0, 0.0, 0.0]))
     hanging = np.tile([0.0, 0.0, G_MPS2], (angle.size, 1))
     acc = _derotate(hanging, (-angle, hinge[1])) + BIAS  # gravity alone, turned, and the bias
@@ -178,11 +184,7 @@ def test_the_bias_of_a_sensor_resting_in_one_posture_is_found_at_its_reps_still_
 def test_without_gyro_the_bias_is_found_at_the_reps_still_moments_from_the_posture() -> None:
     # a wrist without gyro through slow reps that never pause: 6-s lowerings turning it
     # 0.6 rad, 1-s returns, from and to one resting posture (none other for still_bias)
-    parts = [np.zeros(int(3 * FS))]
-    for _ in range(5):
-        parts += [0.6 * _minjerk(int(6 * FS)), 0.6 * (1 - _minjerk(int(1 * FS)))]
-    parts.append(np.zeros(int(3 * FS)))
-    angle = np.concatenate(parts)
+    angle = _unpaused_reps(0.6, 6.0, 1.0)
     acc = _hinge(angle) + BIAS  # gravity alone, turned, and the bias
     # the vertical velocity as vertical_motion reads it from the magnitude: all the bias's
     mag = np.linalg.norm(acc, axis=1)

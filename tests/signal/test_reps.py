@@ -1360,9 +1360,9 @@ def test_rep_boundaries_of_a_clean_bar_fall_on_the_true_turnarounds() -> None:
 
 def test_without_gyro_a_biased_wrist_s_slow_lowerings_are_timed_whole() -> None:
     # overhead presses, 3-s lowerings, wrist without gyro, a noisy accelerometer biased 1.3
-    # m/s²: half the samples still_bias took as still were slow lowerings, and its bias
-    # tilted each lowering's velocity with the wrist's posture; the lowerings came out
-    # 0.1-1.0 s short, the eccentric TUT 18 % short. The bias fitted where the reps leave
+    # m/s²: nearly half the samples still_bias took as still were slow lowerings, and its
+    # bias tilted each lowering's velocity with the wrist's posture; the lowerings came out
+    # up to 1.0 s short, the eccentric TUT 18 % short. The bias fitted where the reps leave
     # the load still times them
     s = _grid_session("overhead_press", "3-1-1-1", "wrist", 100.0, 787, gyro=False, **NOISY_SENSOR)
     found = detect(s.imu, exercise="overhead_press")
@@ -1376,7 +1376,7 @@ def test_without_gyro_a_biased_wrist_s_slow_lowerings_are_timed_whole() -> None:
 def test_without_gyro_a_curl_s_velocity_at_its_still_moments_is_no_bias_to_fit() -> None:
     # curls, wrist without gyro: the magnitude of the specific force reads the forearm's
     # swing out and back as well as the lift, and a bias fitted to the velocity that leaves
-    # at the reps' still moments timed the lowerings 0.3-0.5 s long (eccentric TUT 19 %)
+    # at the reps' still moments made the eccentric TUT 19-21 % long
     s = _grid_session("biceps_curl", "3-1-1-1", "wrist", 100.0, 887, gyro=False, **NOISY_SENSOR)
     found = detect(s.imu, exercise="biceps_curl")
     assert [f.n_reps for f in found] == [6, 10]

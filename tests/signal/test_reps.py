@@ -1362,7 +1362,7 @@ def test_without_gyro_a_biased_wrist_s_slow_lowerings_are_timed_whole() -> None:
     # overhead presses, 3-s lowerings, wrist without gyro, a noisy accelerometer biased 1.3
     # m/s²: nearly half the samples still_bias took as still were slow lowerings, and its
     # bias tilted each lowering's velocity with the wrist's posture; the lowerings came out
-    # up to 1.0 s short, the eccentric TUT 18 % short. The bias fitted where the reps leave
+    # up to 1.1 s short, the eccentric TUT 18 % short. The bias fitted where the reps leave
     # the load still times them
     s = _grid_session("overhead_press", "3-1-1-1", "wrist", 100.0, 787, gyro=False, **NOISY_SENSOR)
     found = detect(s.imu, exercise="overhead_press")

@@ -33,7 +33,7 @@ by ``b · f/|f|`` (``kinematics.magnitude_bias_velocity``): the same fit applies
 even where ``still_bias`` has postures to fit: the slow middle of a 3-s lowering turns and
 changes its acceleration slowly enough to look still, and reads 0.2 m/s² below gravity
 (overhead presses at the wrist: 47 % of the samples fitted); the bias made of them, taken off,
-left the lowerings 0.1-1.0 s short. But the posture that shows how the bias moves the velocity
+left the lowerings up to 1.1 s short. But the posture that shows how the bias moves the velocity
 is itself read from the specific force, which the movement's acceleration bends, and the
 magnitude holds the square of the horizontal acceleration as well: the fit must explain more
 of the velocity at the still moments (``MAX_UNEXPLAINED_WITHOUT_GYRO``). Kept where it explained

@@ -7,7 +7,12 @@ from scipy.spatial.transform import Rotation
 
 from liftsense.signal.bias import MAX_UNEXPLAINED_WITHOUT_GYRO, still, still_bias, turning_bias
 from liftsense.signal.filters import integrate
-from liftsense.signal.kinematics import _derotate, bias_velocity, magnitude_bias_velocity
+from liftsense.signal.kinematics import (
+    _derotate,
+    bias_velocity,
+    magnitude_bias_velocity,
+    slow_direction,
+)
 from liftsense.units import G_MPS2
 
 FS = 50.0
@@ -192,7 +197,7 @@ def test_without_gyro_the_bias_is_found_at_the_reps_still_moments_from_the_postu
     v = integrate(mag - mag.mean(), FS)
     v -= np.linspace(v[0], v[-1], v.size)
     still_at = np.flatnonzero(angle == 0.0)
-    h = magnitude_bias_velocity(acc, FS)
+    h = magnitude_bias_velocity(slow_direction(acc, FS), FS)
     b = turning_bias(v, h, still_at, FS, most=MAX_UNEXPLAINED_WITHOUT_GYRO)
     assert abs(b[0]) < 0.01  # along the hinge it never shows: none
     # across the turn it shows in proportion to the angle, and is found; along gravity at

@@ -283,11 +283,11 @@ def reads_magnitude(acc: FloatArray, fs_hz: float) -> bool:
     return _turns(_tilt_rad(acc, fs_hz))
 
 
-def magnitude_bias_velocity(acc: FloatArray, fs_hz: float) -> FloatArray:
+def magnitude_bias_velocity(unit: FloatArray, fs_hz: float) -> FloatArray:
     """How a constant accelerometer bias ``b`` shows in the velocity ``vertical_motion`` reads
     from the magnitude of the specific force: ``|f + b| = |f| + b . f/|f|`` to first order, so
-    ``H @ b`` is added, ``H`` (n x 3, s) the posture integrated, mean removed and levelled."""
-    unit = slow_direction(acc, fs_hz)
+    ``H @ b`` is added, ``H`` (n x 3, s) the posture ``unit`` (``slow_direction``) integrated,
+    mean removed and levelled."""
     h = integrate(unit - np.mean(unit, axis=0), fs_hz)
     out: FloatArray = h - np.linspace(h[0], h[-1], h.shape[0])
     return out

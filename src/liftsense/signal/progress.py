@@ -112,12 +112,13 @@ def reps_in_window(
     first_sig = r_sig if kind == "rotation" else disp
     ecc_first = info.starts_with_eccentric if known else sign < 0
     raw = mark_abnormal(raw)
+    unit = kinematics.slow_direction(acc, fs)  # the sensor's posture: the bias, and checks below
     if not level_drops.size:
         # a turning sensor's accelerometer bias moves with its posture: fitted where these
         # reps leave the load still (the velocity steps where it was stitched across a
         # dropout, and inside one there is nothing to fit); not where the set began or ended
         # inside a dropout (the velocity is held level across it: what the load did is unknown)
-        v = v - _turning_bias_velocity(acc, fs, hinge, v, raw, drops, arc)
+        v = v - _turning_bias_velocity(acc, unit, fs, hinge, v, raw, drops, arc)
     first = raw
     for _ in range(2):  # drift control: zero velocity at rests and turnarounds, then redo
         normal = [r for r in raw if not r.failed]
@@ -162,7 +163,6 @@ def reps_in_window(
         open_start=open_start,
         open_end=open_end,
     )
-    unit = kinematics.slow_direction(acc, fs)  # the sensor's posture, for the checks below
     edges = [e for e in edges if same_posture(unit, raw, e)]
     knots: dict[str, Any] = {}  # where the edge reps leave the velocity correction
     if edges:
@@ -210,6 +210,7 @@ def reps_in_window(
 
 def _turning_bias_velocity(
     acc: FloatArray,
+    unit: FloatArray,
     fs: float,
     hinge: kinematics.Hinge | None,
     v: FloatArray,
@@ -219,18 +220,18 @@ def _turning_bias_velocity(
 ) -> FloatArray:
     """What the accelerometer bias of a turning sensor adds to its vertical velocity ``v``,
     fitted where the reps ``raw`` leave the load still (``bias.turning_bias``): how each of
-    its components shows there comes from the gyro's turn (``hinge``), or without a gyro
-    from the posture, where the velocity is read from the magnitude of the specific force (a
-    sensor that keeps its posture reads its bias as a constant, which the mean takes off).
-    Not without a gyro for a load that moves on an ``arc`` (rad; a curl): the magnitude reads
-    the forearm's swing out and back as well as the lift, and the velocity that leaves at the
-    still moments is not the bias's; and without a gyro, only a fit that explains more of the
-    velocity there (``bias.MAX_UNEXPLAINED_WITHOUT_GYRO``). Zeros where there is nothing to
-    fit."""
+    its components shows there comes from the gyro's turn (``hinge``), or without a gyro from
+    the posture ``unit`` (``kinematics.slow_direction``), where the velocity is read from the
+    magnitude of the specific force (a sensor that keeps its posture reads its bias as a
+    constant, which the mean takes off). Not without a gyro for a load that moves on an
+    ``arc`` (rad; a curl): the magnitude reads the forearm's swing out and back as well as the
+    lift, and the velocity that leaves at the still moments is not the bias's; and without a
+    gyro, only a fit that explains more of the velocity there
+    (``bias.MAX_UNEXPLAINED_WITHOUT_GYRO``). Zeros where there is nothing to fit."""
     if hinge is not None:
         h, most = kinematics.bias_velocity(acc, fs, hinge), MAX_UNEXPLAINED
     elif arc == 0 and kinematics.reads_magnitude(acc, fs):
-        h, most = kinematics.magnitude_bias_velocity(acc, fs), MAX_UNEXPLAINED_WITHOUT_GYRO
+        h, most = kinematics.magnitude_bias_velocity(unit, fs), MAX_UNEXPLAINED_WITHOUT_GYRO
     else:
         return np.zeros(v.size)
     still_at = still_knots(raw, fs, v.size)
